@@ -1,0 +1,177 @@
+//! The layer vocabulary shared by the cost model and the trainer.
+
+use serde::{Deserialize, Serialize};
+
+/// Convolution / pooling padding. `Same` pads so that `out = ceil(in / stride)`
+/// (TensorFlow convention, extra padding at the end); `Valid` does not pad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Padding {
+    /// Pad so that `out = ceil(in / stride)`.
+    Same,
+    /// No padding: `out = floor((in - dilation * (kernel - 1) - 1) / stride) + 1`.
+    #[default]
+    Valid,
+}
+
+fn one() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+fn is_true(v: &bool) -> bool {
+    *v
+}
+fn is_valid(p: &Padding) -> bool {
+    *p == Padding::Valid
+}
+
+/// One layer. Field names are the ones users write in RON; defaults: `stride: 1`,
+/// `dilation: 1`, `padding: Valid`, `bias: true`, pooling `stride` = `size`.
+/// 2-D kernels and pools are square.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Layer {
+    /// 1-D convolution over `[T, C]`.
+    Conv1d {
+        /// Output channels.
+        filters: usize,
+        /// Kernel length.
+        kernel: usize,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        stride: usize,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        dilation: usize,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+    },
+    /// 2-D convolution over `[H, W, C]` with a square kernel.
+    Conv2d {
+        filters: usize,
+        kernel: usize,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        stride: usize,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        dilation: usize,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+    },
+    /// Depthwise 1-D convolution (one filter per input channel, multiplier 1).
+    DepthwiseConv1d {
+        kernel: usize,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        stride: usize,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        dilation: usize,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+    },
+    /// Depthwise 2-D convolution (one square filter per input channel, multiplier 1).
+    DepthwiseConv2d {
+        kernel: usize,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        stride: usize,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        dilation: usize,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+    },
+    /// Fully connected layer over a flat `[N]` input.
+    Dense {
+        units: usize,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+    },
+    /// `max(x, 0)`.
+    ReLU,
+    /// `min(max(x, 0), 6)`.
+    ReLU6,
+    /// Batch normalisation over the last (channel) axis; folded into the preceding
+    /// conv/dense for deployment.
+    BatchNorm,
+    /// 1-D max pooling (window `size`, `stride` defaults to `size`).
+    MaxPool1d {
+        size: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<usize>,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+    },
+    /// 2-D max pooling with a square window.
+    MaxPool2d {
+        size: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<usize>,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+    },
+    /// 1-D average pooling.
+    AvgPool1d {
+        size: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<usize>,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+    },
+    /// 2-D average pooling with a square window.
+    AvgPool2d {
+        size: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<usize>,
+        #[serde(default, skip_serializing_if = "is_valid")]
+        padding: Padding,
+    },
+    /// Mean over all spatial axes: `[T, C]` or `[H, W, C]` → `[C]`.
+    GlobalAvgPool,
+    /// Row-major flatten to `[N]`.
+    Flatten,
+    /// Residual: output = previous layer's output + output of layer `from`
+    /// (`from` < this layer's index - 1; shapes must match).
+    Add { from: usize },
+}
+
+impl Layer {
+    /// The variant's name as written in RON (`"Conv1d"`, `"ReLU"`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Layer::Conv1d { .. } => "Conv1d",
+            Layer::Conv2d { .. } => "Conv2d",
+            Layer::DepthwiseConv1d { .. } => "DepthwiseConv1d",
+            Layer::DepthwiseConv2d { .. } => "DepthwiseConv2d",
+            Layer::Dense { .. } => "Dense",
+            Layer::ReLU => "ReLU",
+            Layer::ReLU6 => "ReLU6",
+            Layer::BatchNorm => "BatchNorm",
+            Layer::MaxPool1d { .. } => "MaxPool1d",
+            Layer::MaxPool2d { .. } => "MaxPool2d",
+            Layer::AvgPool1d { .. } => "AvgPool1d",
+            Layer::AvgPool2d { .. } => "AvgPool2d",
+            Layer::GlobalAvgPool => "GlobalAvgPool",
+            Layer::Flatten => "Flatten",
+            Layer::Add { .. } => "Add",
+        }
+    }
+
+    /// True for layers that hold trainable weights (convolutions, dense, batch norm).
+    pub fn has_weights(&self) -> bool {
+        matches!(
+            self,
+            Layer::Conv1d { .. }
+                | Layer::Conv2d { .. }
+                | Layer::DepthwiseConv1d { .. }
+                | Layer::DepthwiseConv2d { .. }
+                | Layer::Dense { .. }
+                | Layer::BatchNorm
+        )
+    }
+}

@@ -1,0 +1,63 @@
+//! Subcommands: one file each, holding its clap arguments and a `run` function.
+
+mod bench_search;
+mod compare;
+mod cost;
+mod hv;
+mod inspect;
+mod report;
+mod search;
+mod simulate;
+mod train;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Search tiny neural networks, their partitions and device mappings.
+#[derive(Debug, Parser)]
+#[command(name = "distrinas", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the multi-objective search (embedded quickstart without a scenario).
+    Search(search::SearchArgs),
+    /// What-if replay of one candidate under a scenario's workload and events.
+    Simulate(simulate::SimulateArgs),
+    /// Check scenario files (schema and semantics).
+    Validate(validate::ValidateArgs),
+    /// Show a scenario's devices, links, routes and budgets.
+    Inspect(inspect::InspectArgs),
+    /// Per-layer params, MACs, flash and SRAM of a network (and its partitions).
+    Cost(cost::CostArgs),
+    /// Train one network on a dataset.
+    Train(train::TrainArgs),
+    /// Regenerate tables and plots of a run folder.
+    Report(report::ReportArgs),
+    /// Compare runs side by side (HV, IGD, convergence).
+    Compare(compare::CompareArgs),
+    /// Exact hypervolume (and IGD/IGD+) of a point set.
+    Hv(hv::HvArgs),
+    /// Benchmark search algorithms on standard test problems.
+    BenchSearch(bench_search::BenchSearchArgs),
+}
+
+/// Runs one subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Search(a) => search::run(a),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Validate(a) => validate::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Cost(a) => cost::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Hv(a) => hv::run(a),
+        Command::BenchSearch(a) => bench_search::run(a),
+    }
+}

@@ -1,0 +1,2 @@
+//! The candidate problem: genome of (network, cuts, map) and its evaluation pipeline
+//! cost → constraints → simulation → training.

@@ -1,0 +1,314 @@
+//! The device network: a petgraph graph of devices (nodes) and links (edges),
+//! link timing (packetisation, airtime, per-hop latency), shared media and
+//! least-latency routing. What-if events change its state over time.
+
+use petgraph::graph::{NodeIndex, UnGraph};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// A device with its profile resolved (scenario overrides applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    /// Id from the scenario.
+    pub id: String,
+    /// Name of the profile it was built from.
+    pub profile: String,
+    pub flash_bytes: u64,
+    pub sram_bytes: u64,
+    /// Sustained int8 MAC/s.
+    pub mac_per_s: f64,
+    /// Fixed cost per layer, microseconds.
+    pub layer_overhead_us: f64,
+    pub active_mw: f64,
+    pub idle_mw: f64,
+    pub tx_mw: f64,
+    pub rx_mw: f64,
+    /// Battery capacity in mJ (`None`: mains powered).
+    pub battery_mj: Option<f64>,
+    /// Parallel servers.
+    pub cores: u32,
+    /// Energy budget per inference, mJ (constraint).
+    pub energy_budget_mj: Option<f64>,
+}
+
+/// A link with its profile resolved. Endpoints are device indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub a: usize,
+    pub b: usize,
+    /// Name of the profile it was built from.
+    pub profile: String,
+    /// Nominal effective throughput, bits per second.
+    pub bandwidth_bps: f64,
+    /// Per-hop latency, milliseconds.
+    pub latency_ms: f64,
+    pub mtu_bytes: u32,
+    pub header_bytes: u32,
+    /// Packet loss probability.
+    pub loss: f64,
+    /// Index into [`Network::media`] when the link shares a medium.
+    pub medium: Option<usize>,
+}
+
+impl Link {
+    /// Payload bytes per packet (`mtu - header`, at least 1).
+    pub fn payload_per_packet(&self) -> u64 {
+        (self.mtu_bytes.saturating_sub(self.header_bytes) as u64).max(1)
+    }
+
+    /// Packets needed for a message of `bytes` (at least one, even for 0 bytes).
+    pub fn packets(&self, bytes: u64) -> u64 {
+        bytes.div_ceil(self.payload_per_packet()).max(1)
+    }
+
+    /// Bytes on the wire for a message: payload + one header per packet.
+    pub fn wire_bytes(&self, bytes: u64) -> u64 {
+        bytes + self.packets(bytes) * self.header_bytes as u64
+    }
+
+    /// Transmitter busy time for `wire_bytes` at `bandwidth_bps × factor`, in ns,
+    /// rounded up: `ceil(wire_bytes × 8 × 1e9 / bandwidth)`.
+    pub fn airtime_ns_wire(&self, wire_bytes: u64, factor: f64) -> u64 {
+        let bw = self.bandwidth_bps * factor;
+        ((wire_bytes as f64 * 8.0 * 1e9) / bw).ceil() as u64
+    }
+
+    /// Transmitter busy time of a whole message without losses, in ns.
+    pub fn airtime_ns(&self, bytes: u64, factor: f64) -> u64 {
+        self.airtime_ns_wire(self.wire_bytes(bytes), factor)
+    }
+
+    /// Per-hop latency in ns.
+    pub fn latency_ns(&self) -> u64 {
+        (self.latency_ms * 1e6).round() as u64
+    }
+
+    /// The endpoint opposite `device`.
+    pub fn other(&self, device: usize) -> usize {
+        if device == self.a {
+            self.b
+        } else {
+            self.a
+        }
+    }
+}
+
+/// One hop of a route: link `link` traversed from device `from` to device `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hop {
+    pub link: usize,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// A route and its loss-free latency for the message size it was computed for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub hops: Vec<Hop>,
+    /// Σ (airtime + hop latency), ns, on an idle network.
+    pub latency_ns: u64,
+}
+
+/// The topology with its current state (which devices/links are up, bandwidth factors).
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub devices: Vec<Device>,
+    pub links: Vec<Link>,
+    /// Names of shared media.
+    pub media: Vec<String>,
+    graph: UnGraph<usize, usize>,
+    device_up: Vec<bool>,
+    link_up: Vec<bool>,
+    bandwidth_factor: Vec<f64>,
+}
+
+impl Network {
+    /// Builds the graph. Link endpoints must be valid device indices (the scenario
+    /// validator guarantees it).
+    pub fn new(devices: Vec<Device>, links: Vec<Link>, media: Vec<String>) -> Self {
+        let mut graph = UnGraph::with_capacity(devices.len(), links.len());
+        for i in 0..devices.len() {
+            graph.add_node(i);
+        }
+        for (i, l) in links.iter().enumerate() {
+            graph.add_edge(NodeIndex::new(l.a), NodeIndex::new(l.b), i);
+        }
+        let (nd, nl) = (devices.len(), links.len());
+        Network {
+            devices,
+            links,
+            media,
+            graph,
+            device_up: vec![true; nd],
+            link_up: vec![true; nl],
+            bandwidth_factor: vec![1.0; nl],
+        }
+    }
+
+    /// Index of the device with this id.
+    pub fn device_index(&self, id: &str) -> Option<usize> {
+        self.devices.iter().position(|d| d.id == id)
+    }
+
+    /// Index of the link between two devices (either direction).
+    pub fn link_between(&self, a: usize, b: usize) -> Option<usize> {
+        self.links
+            .iter()
+            .position(|l| (l.a == a && l.b == b) || (l.a == b && l.b == a))
+    }
+
+    /// The underlying petgraph graph (node weight = device index, edge weight = link index).
+    pub fn graph(&self) -> &UnGraph<usize, usize> {
+        &self.graph
+    }
+
+    pub fn is_device_up(&self, d: usize) -> bool {
+        self.device_up[d]
+    }
+    pub fn is_link_up(&self, l: usize) -> bool {
+        self.link_up[l]
+    }
+    pub fn bandwidth_factor(&self, l: usize) -> f64 {
+        self.bandwidth_factor[l]
+    }
+    pub fn set_device_up(&mut self, d: usize, up: bool) {
+        self.device_up[d] = up;
+    }
+    pub fn set_link_up(&mut self, l: usize, up: bool) {
+        self.link_up[l] = up;
+    }
+    pub fn set_bandwidth_factor(&mut self, l: usize, factor: f64) {
+        self.bandwidth_factor[l] = factor;
+    }
+
+    /// Least-latency route for a message of `bytes` from `from` to `to` over the
+    /// devices and links that are currently up, cost per hop = airtime + hop latency.
+    /// Ties are broken by the lower device index, so routes are deterministic.
+    /// `from == to` gives an empty route; `None` when `to` is unreachable or either
+    /// endpoint is down.
+    pub fn route(&self, from: usize, to: usize, bytes: u64) -> Option<Route> {
+        if !self.device_up[from] || !self.device_up[to] {
+            return None;
+        }
+        let n = self.devices.len();
+        let mut dist = vec![u64::MAX; n];
+        let mut prev: Vec<Option<Hop>> = vec![None; n];
+        let mut heap = BinaryHeap::new();
+        dist[from] = 0;
+        heap.push(Reverse((0u64, from)));
+        while let Some(Reverse((d, u))) = heap.pop() {
+            if d > dist[u] {
+                continue;
+            }
+            if u == to {
+                break;
+            }
+            for e in self.graph.edges(NodeIndex::new(u)) {
+                let li = *e.weight();
+                let link = &self.links[li];
+                let v = link.other(u);
+                if !self.link_up[li] || !self.device_up[v] {
+                    continue;
+                }
+                let nd = d + link.airtime_ns(bytes, self.bandwidth_factor[li]) + link.latency_ns();
+                if nd < dist[v] || (nd == dist[v] && prev[v].is_some_and(|p| u < p.from)) {
+                    dist[v] = nd;
+                    prev[v] = Some(Hop {
+                        link: li,
+                        from: u,
+                        to: v,
+                    });
+                    heap.push(Reverse((nd, v)));
+                }
+            }
+        }
+        if dist[to] == u64::MAX {
+            return None;
+        }
+        let mut hops = Vec::new();
+        let mut at = to;
+        while at != from {
+            let h = prev[at]?;
+            hops.push(h);
+            at = h.from;
+        }
+        hops.reverse();
+        Some(Route {
+            hops,
+            latency_ns: dist[to],
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn device(id: &str) -> Device {
+        Device {
+            id: id.into(),
+            profile: "test".into(),
+            flash_bytes: 1 << 20,
+            sram_bytes: 256 << 10,
+            mac_per_s: 1e8,
+            layer_overhead_us: 10.0,
+            active_mw: 20.0,
+            idle_mw: 1.0,
+            tx_mw: 15.0,
+            rx_mw: 15.0,
+            battery_mj: None,
+            cores: 1,
+            energy_budget_mj: None,
+        }
+    }
+
+    pub(crate) fn link(a: usize, b: usize, bw: f64, lat_ms: f64) -> Link {
+        Link {
+            a,
+            b,
+            profile: "test".into(),
+            bandwidth_bps: bw,
+            latency_ms: lat_ms,
+            mtu_bytes: 100,
+            header_bytes: 20,
+            loss: 0.0,
+            medium: None,
+        }
+    }
+
+    #[test]
+    fn packetisation_and_airtime() {
+        let l = link(0, 1, 1e6, 1.0);
+        assert_eq!(l.packets(0), 1);
+        assert_eq!(l.packets(80), 1);
+        assert_eq!(l.packets(81), 2);
+        assert_eq!(l.wire_bytes(160), 200);
+        // 200 bytes = 1600 bits at 1 Mb/s = 1.6 ms
+        assert_eq!(l.airtime_ns(160, 1.0), 1_600_000);
+        assert_eq!(l.airtime_ns(160, 0.5), 3_200_000);
+    }
+
+    #[test]
+    fn least_latency_route_prefers_fast_two_hop_path() {
+        // 0 -slow- 2 direct, or 0 - 1 - 2 fast
+        let net = Network::new(
+            vec![device("a"), device("b"), device("c")],
+            vec![
+                link(0, 2, 1e4, 1.0),
+                link(0, 1, 1e7, 1.0),
+                link(1, 2, 1e7, 1.0),
+            ],
+            vec![],
+        );
+        let r = net.route(0, 2, 1000).unwrap();
+        assert_eq!(r.hops.len(), 2);
+        let small = net.route(0, 2, 1).unwrap();
+        // 1 byte: direct = 21*8/1e4 s = 16.8 ms + 1 ms; via b = 2 * (0.0168 + 1) ms
+        assert_eq!(small.hops.len(), 2);
+        let mut down = net.clone();
+        down.set_device_up(1, false);
+        assert_eq!(down.route(0, 2, 1000).unwrap().hops.len(), 1);
+        down.set_link_up(0, false);
+        assert!(down.route(0, 2, 1000).is_none());
+    }
+}

@@ -1,0 +1,1 @@
+//! Run outputs: front tables (CSV/JSON), SVG plots and per-run reports.

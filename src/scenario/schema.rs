@@ -1,0 +1,398 @@
+//! Serde types of the scenario file. Units are in field names (`_ms`, `_bps`, `_bytes`,
+//! `_mw`, `_mj`, `_hz`, `_us`). Every optional field documents its default.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A whole scenario: topology, workload, application requirements and search settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name used in output folders (`runs/<name>-<seed>/`).
+    pub name: String,
+    /// Master seed of the search, the simulation and the training. Default 0.
+    #[serde(default)]
+    pub seed: u64,
+    /// Dataset used to train candidates.
+    pub dataset: DatasetSpec,
+    /// Devices (nodes of the topology).
+    pub devices: Vec<DeviceSpec>,
+    /// Links (undirected edges of the topology).
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+    /// Device where each inference request's input tensor is produced.
+    pub source: String,
+    /// Device where each result must arrive.
+    pub sink: String,
+    /// Application requirements (constraints of the search).
+    #[serde(default)]
+    pub app: AppRequirements,
+    /// Inference requests replayed by the simulator.
+    pub workload: Workload,
+    /// Deployment data type of weights and activations. Default `Int8`.
+    #[serde(default)]
+    pub dtype: DType,
+    /// Search-space bounds for candidate networks.
+    #[serde(default)]
+    pub space: SearchSpace,
+    /// Search algorithm settings.
+    #[serde(default)]
+    pub search: SearchSettings,
+    /// What-if events applied during simulation.
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+/// Kind of dataset file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DatasetKind {
+    /// UEA/UCR `.ts` time-series file (→ `[T, C]` inputs).
+    Ts,
+    /// CSV, one sample per row: features..., label (→ `[N, 1]` inputs).
+    Csv,
+    /// 8×8 digits CSV (64 pixels, label) read as `[8, 8, 1]` images.
+    Digits,
+}
+
+/// Where the training data comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    pub kind: DatasetKind,
+    /// Training file (relative paths resolve against the scenario file's folder).
+    pub train: PathBuf,
+    /// Test file; without one, test metrics are taken on a held-out stratified split.
+    #[serde(default)]
+    pub test: Option<PathBuf>,
+    /// Fraction of the training file held out (stratified) for validation. Default 0.25.
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    /// Fixed series length for variable-length `.ts` files (pad with zeros / truncate).
+    /// Default: the longest series.
+    #[serde(default)]
+    pub length: Option<usize>,
+}
+
+fn default_validation_fraction() -> f64 {
+    0.25
+}
+
+/// A device: a named instance of a device profile with optional field overrides.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    /// Unique id used by links, `source`, `sink`, events and candidate maps.
+    pub id: String,
+    /// Name of a profile in `models/devices/` (or a path to a profile RON file).
+    pub profile: String,
+    pub flash_bytes: Option<u64>,
+    pub sram_bytes: Option<u64>,
+    pub mac_per_s: Option<f64>,
+    pub layer_overhead_us: Option<f64>,
+    pub active_mw: Option<f64>,
+    pub idle_mw: Option<f64>,
+    pub tx_mw: Option<f64>,
+    pub rx_mw: Option<f64>,
+    pub battery_mj: Option<f64>,
+    pub cores: Option<u32>,
+    /// Energy budget per inference on this device (constraint), millijoules.
+    pub energy_budget_mj: Option<f64>,
+}
+
+/// A device profile file (`models/devices/*.ron`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceProfile {
+    /// Human-readable name (e.g. "Nordic nRF52840, Cortex-M4F @ 64 MHz").
+    #[serde(default)]
+    pub description: String,
+    /// Program memory available to the model, bytes.
+    pub flash_bytes: u64,
+    /// Data memory available to the model, bytes.
+    pub sram_bytes: u64,
+    /// Sustained int8 multiply-accumulates per second.
+    pub mac_per_s: f64,
+    /// Fixed cost per executed layer, microseconds.
+    pub layer_overhead_us: f64,
+    /// Power while computing, milliwatts.
+    pub active_mw: f64,
+    /// Power while idle, milliwatts.
+    pub idle_mw: f64,
+    /// Radio power while transmitting, milliwatts.
+    pub tx_mw: f64,
+    /// Radio power while receiving, milliwatts.
+    pub rx_mw: f64,
+    /// Battery capacity, millijoules; `None` = mains powered.
+    #[serde(default)]
+    pub battery_mj: Option<f64>,
+    /// Parallel inference servers. Default 1.
+    #[serde(default = "default_cores")]
+    pub cores: u32,
+    /// Where each number comes from.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+fn default_cores() -> u32 {
+    1
+}
+
+/// A link between two devices: a link profile with optional overrides.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub a: String,
+    pub b: String,
+    /// Name of a profile in `models/links/`.
+    pub profile: String,
+    /// Links with the same medium share one transmitter (one frame in the air at a time).
+    pub medium: Option<String>,
+    pub bandwidth_bps: Option<f64>,
+    pub latency_ms: Option<f64>,
+    pub mtu_bytes: Option<u32>,
+    pub header_bytes: Option<u32>,
+    pub loss: Option<f64>,
+}
+
+/// A link profile file (`models/links/*.ron`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkProfile {
+    #[serde(default)]
+    pub description: String,
+    /// Effective application throughput, bits per second (not the PHY rate).
+    pub bandwidth_bps: f64,
+    /// Per-hop propagation + processing latency, milliseconds.
+    pub latency_ms: f64,
+    /// Maximum frame size including headers, bytes.
+    pub mtu_bytes: u32,
+    /// Per-packet header overhead, bytes.
+    pub header_bytes: u32,
+    /// Packet loss probability (lost packets are retransmitted). Default 0.
+    #[serde(default)]
+    pub loss: f64,
+    /// Default shared-medium name for links of this profile. Default: none (full duplex).
+    #[serde(default)]
+    pub medium: Option<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+/// Application requirements; both are constraints of the search.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRequirements {
+    /// Minimum validation accuracy. Default: none.
+    #[serde(default)]
+    pub min_accuracy: Option<f64>,
+    /// Maximum p95 end-to-end latency, milliseconds. Default: none.
+    #[serde(default)]
+    pub max_latency_ms: Option<f64>,
+}
+
+/// Arrival process of inference requests at the source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Arrivals {
+    /// One request every `period_ms`.
+    Periodic { period_ms: f64 },
+    /// Poisson process with `rate_hz` requests per second.
+    Poisson { rate_hz: f64 },
+    /// Arrival times (ms, one per line, first column) from a CSV file.
+    Trace { file: PathBuf },
+}
+
+/// The inference workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    pub arrivals: Arrivals,
+    /// Number of requests simulated.
+    pub requests: usize,
+    /// Uniform jitter added to each arrival, ± milliseconds. Default 0.
+    #[serde(default)]
+    pub jitter_ms: f64,
+}
+
+/// Deployment numeric type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DType {
+    #[default]
+    Int8,
+    Int16,
+    F32,
+}
+
+impl DType {
+    /// Bytes per element.
+    pub fn bytes(self) -> u64 {
+        match self {
+            DType::Int8 => 1,
+            DType::Int16 => 2,
+            DType::F32 => 4,
+        }
+    }
+}
+
+/// Kind of a searchable block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BlockKind {
+    /// Conv → (BatchNorm) → ReLU.
+    Conv,
+    /// Depthwise conv → pointwise conv → ReLU.
+    Separable,
+    /// Two convs with an identity/projection residual `Add`.
+    Residual,
+}
+
+/// Pooling choice after a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PoolKind {
+    None,
+    Max,
+    Avg,
+}
+
+/// Bounds of the network search space (`space:` in the scenario).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSpace {
+    pub min_blocks: usize,
+    pub max_blocks: usize,
+    pub block_kinds: Vec<BlockKind>,
+    pub channels: Vec<usize>,
+    pub kernels: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub pooling: Vec<PoolKind>,
+    /// Hidden dense units before the classifier (0 = no hidden layer).
+    pub dense_units: Vec<usize>,
+    /// Maximum number of cut points (partitions = cuts + 1).
+    pub max_cuts: usize,
+}
+
+impl Default for SearchSpace {
+    fn default() -> Self {
+        SearchSpace {
+            min_blocks: 1,
+            max_blocks: 4,
+            block_kinds: vec![BlockKind::Conv, BlockKind::Separable, BlockKind::Residual],
+            channels: vec![8, 16, 32, 64],
+            kernels: vec![3, 5, 7],
+            strides: vec![1, 2],
+            pooling: vec![PoolKind::None, PoolKind::Max],
+            dense_units: vec![0, 32],
+            max_cuts: 2,
+        }
+    }
+}
+
+/// Search algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Algorithm {
+    #[default]
+    Spea2,
+    Nsga2,
+    Random,
+    Aging,
+}
+
+/// An objective (all minimised; `Lifetime` is negated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Objective {
+    ValLoss,
+    Error,
+    LatencyMean,
+    LatencyP95,
+    EnergyPerInference,
+    MaxDeviceEnergy,
+    ExchangedBytes,
+    Hops,
+    TotalFlash,
+    MaxSram,
+    Lifetime,
+}
+
+/// Search settings (`search:` in the scenario).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSettings {
+    pub algorithm: Algorithm,
+    /// Individuals evaluated per generation.
+    pub population: usize,
+    /// SPEA2 archive size.
+    pub archive: usize,
+    pub generations: usize,
+    pub objectives: Vec<Objective>,
+    /// Training epochs of a candidate with no parent to inherit from.
+    pub train_epochs: usize,
+    /// Training epochs of a child that inherits weights from its parent.
+    pub child_epochs: usize,
+    /// Training epochs of each member of the final front (test accuracy reported).
+    pub final_epochs: usize,
+    /// Candidates whose memory exceeds a budget by more than this fraction are not
+    /// simulated or trained. Default 0.5.
+    pub skip_margin: f64,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        SearchSettings {
+            algorithm: Algorithm::Spea2,
+            population: 24,
+            archive: 24,
+            generations: 20,
+            objectives: vec![
+                Objective::ValLoss,
+                Objective::LatencyP95,
+                Objective::EnergyPerInference,
+                Objective::ExchangedBytes,
+            ],
+            train_epochs: 20,
+            child_epochs: 8,
+            final_epochs: 40,
+            skip_margin: 0.5,
+        }
+    }
+}
+
+/// A what-if event at a simulated time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    DeviceDown {
+        device: String,
+        at_ms: f64,
+    },
+    DeviceUp {
+        device: String,
+        at_ms: f64,
+    },
+    LinkDown {
+        a: String,
+        b: String,
+        at_ms: f64,
+    },
+    LinkUp {
+        a: String,
+        b: String,
+        at_ms: f64,
+    },
+    /// Multiplies the link's bandwidth by `factor` (relative to its nominal value).
+    LinkBandwidth {
+        a: String,
+        b: String,
+        factor: f64,
+        at_ms: f64,
+    },
+}
+
+impl Event {
+    /// Simulated time of the event, milliseconds.
+    pub fn at_ms(&self) -> f64 {
+        match self {
+            Event::DeviceDown { at_ms, .. }
+            | Event::DeviceUp { at_ms, .. }
+            | Event::LinkDown { at_ms, .. }
+            | Event::LinkUp { at_ms, .. }
+            | Event::LinkBandwidth { at_ms, .. } => *at_ms,
+        }
+    }
+}

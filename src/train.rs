@@ -1,0 +1,2 @@
+//! A small, exact ndarray trainer: layers with forward/backward passes, softmax
+//! cross-entropy, Adam/SGD, datasets (see `docs/training.md`).

@@ -1,0 +1,10 @@
+//! All integration tests in one binary (short link times). One module per area.
+
+mod cli_support;
+
+mod cost;
+mod foundation;
+mod integrated;
+mod search_engine;
+mod sim;
+mod train;
