@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use distrinas::arch::Arch;
-//! use distrinas::train::{self, DataKind, Model, SplitOptions, Splits, TrainConfig};
+//! use distrinas::train::{self, DataKind, Model, Optimizer, SplitOptions, Splits, TrainConfig};
 //!
 //! let text = "@classLabel true lo hi\n@data\n0,0,1,0:0,1,0,0:lo\n5,6,5,6:6,5,6,5:hi\n\
 //!             0,1,0,0:0,0,1,0:lo\n6,5,6,5:5,6,5,6:hi\n";
@@ -13,7 +13,13 @@
 //! let arch = Arch::from_ron("Arch(input: [4, 2], layers: [Conv1d(filters: 4, kernel: 3), ReLU,
 //!                            GlobalAvgPool, Dense(units: 2)])").unwrap();
 //! let mut model = Model::new(&arch, 7).unwrap();
-//! let report = train::fit(&mut model, &splits, &TrainConfig { epochs: 50, batch_size: 2, ..Default::default() }).unwrap();
+//! let cfg = TrainConfig {
+//!     epochs: 100,
+//!     batch_size: 2,
+//!     optimizer: Optimizer::adam(0.02),
+//!     ..Default::default()
+//! };
+//! let report = train::fit(&mut model, &splits, &cfg).unwrap();
 //! assert_eq!(report.val_accuracy, 1.0); // no validation split: evaluated on the training set
 //! ```
 //!
