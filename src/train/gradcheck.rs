@@ -140,3 +140,26 @@ fn batchnorm_on_flat_features() {
         2.0,
     );
 }
+
+/// Buffers are reused across batches: a second pass on the same workspace must give
+/// exactly the same gradient (no stale accumulation), for every trainable layer kind.
+#[test]
+fn reused_workspace_gives_identical_gradients() {
+    let arch = Arch::from_ron(
+        "Arch(input: [9, 2], layers: [Conv1d(filters: 3, kernel: 3), BatchNorm, ReLU,
+         DepthwiseConv1d(kernel: 2), Flatten, Dense(units: 3)])",
+    )
+    .unwrap();
+    let mut model = Model::<f64>::build(&arch, 1).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let n = 6;
+    let x: Vec<f64> = (0..n * 18).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let mut ws = model.workspace(2, 3);
+    let idx: Vec<usize> = (0..n).collect();
+    model.batch_grad(&mut ws, &x, &y, &idx, true);
+    let first = ws.grad.clone();
+    model.batch_grad(&mut ws, &x, &y, &idx, true);
+    assert_eq!(first, ws.grad);
+    assert!(first.iter().all(|g| *g != 0.0));
+}

@@ -753,7 +753,8 @@ impl<T: Real> Model<T> {
                     if input_grad {
                         w.ginput[..n * self.in_size].fill(T::zero());
                     }
-                    w.pgrad.fill(T::zero());
+                    // Parameter gradients need no zeroing: every trainable layer's
+                    // backward overwrites its slots exactly once per pass.
                 }
                 if let Some(b) = pending {
                     if need_dx(b) {

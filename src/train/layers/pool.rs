@@ -24,12 +24,16 @@ pub(crate) fn max_forward<T: Real>(g: &Geom, n: usize, x: &[T], y: &mut [T], arg
                     for kx in 0..g.kw {
                         let Some(ix) = g.col(ox, kx) else { continue };
                         let base = s * in_size + (iy * g.iw + ix) * c;
-                        for ch in 0..c {
-                            let v = x[base + ch];
-                            if v > out[ch] {
-                                out[ch] = v;
-                                idx[ch] = (base + ch) as u32;
-                            }
+                        // Branch-free selects: comparisons on data mispredict.
+                        for (ch, ((o, a), &v)) in out
+                            .iter_mut()
+                            .zip(idx.iter_mut())
+                            .zip(&x[base..base + c])
+                            .enumerate()
+                        {
+                            let better = v > *o;
+                            *o = if better { v } else { *o };
+                            *a = if better { (base + ch) as u32 } else { *a };
                         }
                     }
                 }
