@@ -529,9 +529,9 @@ impl<T: Real> Model<T> {
                     activation::backward(x, dy, dx, Some(T::from_f64(6.0)))
                 }
             }
-            Op::MaxPool { .. } => {
+            Op::MaxPool { g } => {
                 if let Some(dx) = dx {
-                    pool::max_backward(dy, &w.arg[i][..dy.len()], dx)
+                    pool::max_backward(g, n, dy, &w.arg[i][..dy.len()], dx)
                 }
             }
             Op::AvgPool { g } => {
