@@ -2,7 +2,7 @@
 //! passes.
 //!
 //! A mini-batch is split into fixed chunks of `chunk` samples (independent of the
-//! number of threads). Each chunk has its own [`Worker`] with preallocated buffers;
+//! number of threads). Each chunk has its own worker with preallocated buffers;
 //! chunks run in parallel with rayon, and everything that crosses chunks (batch-norm
 //! statistics, parameter gradients, loss sums) is reduced serially in chunk order, so
 //! results are bit-identical whatever the thread count.
