@@ -64,7 +64,7 @@ pub struct Model<T: Real = f32> {
     pub(crate) out_sizes: Vec<usize>,
     /// Per-tensor activation quantisation of the input and of every layer output
     /// (`None`: float evaluation).
-    pub(crate) act_quant: Option<Vec<ActQuant>>,
+    pub(crate) act_quant: Option<Vec<Option<ActQuant>>>,
 }
 
 /// Preallocated buffers of one chunk of samples.
@@ -460,8 +460,8 @@ impl<T: Real> Model<T> {
                 reshape::add_forward(x, other, y)
             }
         }
-        if let Some(q) = &self.act_quant {
-            q[i + 1].apply(y);
+        if let Some(Some(q)) = self.act_quant.as_ref().map(|q| q[i + 1]) {
+            q.apply(y);
         }
     }
 
@@ -581,8 +581,8 @@ impl<T: Real> Model<T> {
             let bn = &ws.bn;
             par_workers(&mut ws.workers[..used], |w| {
                 if start == 0 {
-                    if let Some(q) = &this.act_quant {
-                        q[0].apply(&mut w.input[..w.n * this.in_size]);
+                    if let Some(Some(q)) = this.act_quant.as_ref().map(|q| q[0]) {
+                        q.apply(&mut w.input[..w.n * this.in_size]);
                     }
                 }
                 if let Some(b) = pending {
@@ -717,8 +717,8 @@ impl<T: Real> Model<T> {
             &mut w.col[i][..n * size],
             &mut rest[0][..n * size],
         );
-        if let Some(q) = &self.act_quant {
-            q[i + 1].apply(&mut rest[0][..n * size]);
+        if let Some(Some(q)) = self.act_quant.as_ref().map(|q| q[i + 1]) {
+            q.apply(&mut rest[0][..n * size]);
         }
     }
 
