@@ -67,12 +67,25 @@ pub struct TrainArgs {
     /// Skip the int8 quantised evaluation.
     #[arg(long)]
     pub no_int8: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<ExitCode> {
+    match a.threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()?
+            .install(|| train(a)),
+        None => train(a),
+    }
+}
+
+fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
     let arch_text = std::fs::read_to_string(&a.arch)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.arch.display()))?;
     let arch =

@@ -245,6 +245,34 @@ fn cli_train_json_and_save() {
     assert!(w.exists());
 }
 
+/// The CLI writes byte-identical weights with 1 and 2 threads.
+#[test]
+fn cli_weights_identical_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let w = dir.path().join(format!("w{threads}.dnw"));
+        let out = run(&[
+            "train",
+            "--train",
+            "data/BasicMotions/BasicMotions_TRAIN.ts",
+            "--arch",
+            "tests/fixtures/har-m.ron",
+            "--epochs",
+            "3",
+            "--threads",
+            threads,
+            "--no-int8",
+            "--save",
+            w.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        files.push(std::fs::read(&w).unwrap());
+    }
+    assert_eq!(files[0], files[1]);
+    assert!(files[0].len() > 43_588 * 4);
+}
+
 #[test]
 fn cli_reports_data_errors_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
