@@ -556,6 +556,10 @@ impl<T: Real> Model<T> {
         }
     }
 
+    fn has_batch_norm(&self) -> bool {
+        self.ops.iter().any(|o| matches!(o, Op::BatchNorm { .. }))
+    }
+
     fn is_bn(&self, i: usize) -> bool {
         matches!(self.ops[i], Op::BatchNorm { .. })
     }
@@ -859,9 +863,51 @@ impl<T: Real> Model<T> {
     ) -> (f64, usize) {
         let used = self.load_batch(ws, x, y, idx);
         let scale = T::one() / T::from_f64(idx.len() as f64);
-        self.forward(ws, used, true, Some(scale));
-        self.update_running(ws, idx.len());
-        self.backward(ws, used, input_grad);
+        if self.has_batch_norm() || self.act_quant.is_some() {
+            self.forward(ws, used, true, Some(scale));
+            self.update_running(ws, idx.len());
+            self.backward(ws, used, input_grad);
+        } else {
+            // Nothing crosses chunks before the gradient sum: forward, loss and
+            // backward in one parallel region (same arithmetic as the general path).
+            let l = self.ops.len();
+            let k = self.num_classes();
+            let stop = if input_grad {
+                0
+            } else {
+                self.first_trainable()
+            };
+            par_workers(&mut ws.workers[..used], |w| {
+                let n = w.n;
+                for i in 0..l {
+                    self.layer_forward(i, w, &self.params);
+                }
+                let logits = &w.acts[l - 1][..n * k];
+                let (loss, correct) = softmax_xent(
+                    k,
+                    n,
+                    logits,
+                    &w.labels,
+                    scale,
+                    Some(&mut w.grads[l - 1][..n * k]),
+                );
+                w.loss = loss;
+                w.correct = correct;
+                for (j, g) in w.grads[..l - 1].iter_mut().enumerate() {
+                    g[..n * self.out_sizes[j]].fill(T::zero());
+                }
+                if input_grad {
+                    w.ginput[..n * self.in_size].fill(T::zero());
+                }
+                for i in (stop..l).rev() {
+                    self.layer_backward(i, w, &self.params, input_grad || i > stop);
+                }
+            });
+            ws.grad.fill(T::zero());
+            for w in &ws.workers[..used] {
+                add_into(&mut ws.grad, &w.pgrad);
+            }
+        }
         let mut loss = 0.0;
         let mut correct = 0;
         for w in &ws.workers[..used] {
