@@ -41,7 +41,7 @@ pub mod ts;
 pub mod weights;
 
 pub use dataset::{DataError, DataKind, Dataset, RawCase, RawSet, SplitOptions, Splits};
-pub use fit::{fit, fit_with, EpochStats, TrainConfig, TrainReport};
+pub use fit::{fit, fit_with, EpochStats, TrainConfig, TrainReport, Trainer};
 pub use model::Model;
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;

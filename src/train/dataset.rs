@@ -471,6 +471,25 @@ mod tests {
     }
 
     #[test]
+    fn exact_standardisation_and_end_padding() {
+        let raw = parse_ts("@data\n1,2,3:a\n3:b\n", "p.ts").unwrap();
+        let opts = SplitOptions {
+            validation_fraction: 0.0,
+            ..Default::default()
+        };
+        let s = Splits::new(&raw, None, &opts).unwrap();
+        let std = (0.6875f64).sqrt();
+        assert_eq!(s.mean, vec![2.25]);
+        assert!((s.std[0] as f64 - std).abs() < 1e-6);
+        let x = s.train.flat();
+        let want = [-1.25 / std, -0.25 / std, 0.75 / std, 0.75 / std, 0.0, 0.0];
+        for (a, b) in x.iter().zip(want) {
+            assert!((*a as f64 - b).abs() < 1e-6, "{x:?}");
+        }
+        assert_eq!(s.classes, vec!["a", "b"]);
+    }
+
+    #[test]
     fn unknown_test_class_is_reported_with_line() {
         let tr = parse_csv("1,a\n2,b\n", "tr.csv").unwrap();
         let te = parse_csv("1,a\n2,c\n", "te.csv").unwrap();

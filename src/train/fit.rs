@@ -1,9 +1,9 @@
 //! The training loop: mini-batches, per-epoch shuffling, learning-rate schedule,
 //! early stopping, and the final report.
 
-use super::model::{Model, EVAL_CHUNK, EVAL_WORKERS};
+use super::model::{Model, Workspace, EVAL_CHUNK, EVAL_WORKERS};
 use super::optim::{OptState, Optimizer, Schedule};
-use super::{quant, Splits, TrainError};
+use super::{quant, Dataset, Splits, TrainError};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -43,7 +43,7 @@ impl Default for TrainConfig {
             patience: None,
             restore_best: false,
             seed: 0,
-            chunk: 8,
+            chunk: 4,
             quantize: true,
         }
     }
@@ -143,11 +143,8 @@ pub fn fit_with(
     } else {
         (splits.val.flat(), splits.val.labels())
     };
-    let mut ws = model.workspace(cfg.chunk, cfg.batch_size.div_ceil(cfg.chunk));
-    let mut ews = model.workspace(EVAL_CHUNK, EVAL_WORKERS);
-    let mut opt = OptState::new(cfg.optimizer, model.decay_mask());
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut order: Vec<usize> = (0..y.len()).collect();
+    let mut trainer = Trainer::new(model, cfg)?;
+    let mut ews = trainer.model.workspace(EVAL_CHUNK, EVAL_WORKERS);
     let mut history = Vec::new();
     let mut best = (f64::INFINITY, 0usize);
     let mut best_weights: Option<(Vec<f32>, Vec<f32>)> = None;
@@ -156,23 +153,17 @@ pub fn fit_with(
     let mut train_secs = 0.0;
     let mut trained = 0usize;
     for epoch in 0..cfg.epochs {
-        order.shuffle(&mut rng);
         let lr_e = lr * cfg.schedule.factor(epoch, cfg.epochs);
         let t0 = Instant::now();
-        let (mut loss_sum, mut correct) = (0.0, 0);
-        for batch in order.chunks(cfg.batch_size) {
-            let (loss, c) = model.batch_grad(&mut ws, x, y, batch, false);
-            opt.step(&mut model.params, &ws.grad, lr_e);
-            loss_sum += loss * batch.len() as f64;
-            correct += c;
-        }
+        let (train_loss, train_accuracy) = trainer.epoch(&splits.train, lr_e)?;
         train_secs += t0.elapsed().as_secs_f64();
         trained += y.len();
+        let model = &mut *trainer.model;
         let (val_loss, val_accuracy) = model.eval_flat(&mut ews, val_x, val_y);
         let stats = EpochStats {
             epoch: epoch + 1,
-            train_loss: loss_sum / y.len() as f64,
-            train_accuracy: correct as f64 / y.len() as f64,
+            train_loss,
+            train_accuracy,
             val_loss,
             val_accuracy,
             lr: lr_e,
@@ -193,6 +184,7 @@ pub fn fit_with(
             }
         }
     }
+    let model = trainer.model;
     if let Some((p, s)) = best_weights {
         model.params = p;
         model.state = s;
@@ -234,4 +226,64 @@ pub fn fit_with(
         },
         history,
     })
+}
+
+/// A model with its optimiser state, shuffling generator and preallocated buffers:
+/// the epoch-level API under [`fit`] (benches and custom loops use it directly).
+pub struct Trainer<'m> {
+    model: &'m mut Model,
+    ws: Workspace<f32>,
+    opt: OptState,
+    rng: ChaCha8Rng,
+    order: Vec<usize>,
+    batch_size: usize,
+}
+
+impl<'m> Trainer<'m> {
+    /// Prepares training of `model` with `cfg`'s optimiser, batch size, chunk size and
+    /// shuffling seed.
+    pub fn new(model: &'m mut Model, cfg: &TrainConfig) -> Result<Trainer<'m>, TrainError> {
+        if cfg.batch_size == 0 || cfg.chunk == 0 {
+            return Err(TrainError::Config(
+                "batch_size and chunk must be > 0".into(),
+            ));
+        }
+        let ws = model.workspace(cfg.chunk, cfg.batch_size.div_ceil(cfg.chunk));
+        let opt = OptState::new(cfg.optimizer, model.decay_mask());
+        Ok(Trainer {
+            model,
+            ws,
+            opt,
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            order: Vec::new(),
+            batch_size: cfg.batch_size,
+        })
+    }
+
+    /// One pass over `data` in shuffled mini-batches at learning rate `lr`; returns the
+    /// mean training loss and accuracy (as trained, batch norm in training mode).
+    pub fn epoch(&mut self, data: &Dataset, lr: f64) -> Result<(f64, f64), TrainError> {
+        let (x, y) = (data.flat(), data.labels());
+        if y.is_empty() {
+            return Err(TrainError::EmptyTraining);
+        }
+        self.model.check_data(&data.x, y)?;
+        if self.order.len() != y.len() {
+            self.order = (0..y.len()).collect();
+        }
+        self.order.shuffle(&mut self.rng);
+        let (mut loss_sum, mut correct) = (0.0, 0);
+        for batch in self.order.chunks(self.batch_size) {
+            let (loss, c) = self.model.batch_grad(&mut self.ws, x, y, batch, false);
+            self.opt.step(&mut self.model.params, &self.ws.grad, lr);
+            loss_sum += loss * batch.len() as f64;
+            correct += c;
+        }
+        Ok((loss_sum / y.len() as f64, correct as f64 / y.len() as f64))
+    }
+
+    /// The model being trained.
+    pub fn model(&self) -> &Model {
+        self.model
+    }
 }

@@ -2,7 +2,7 @@
 //! passes.
 //!
 //! A mini-batch is split into fixed chunks of `chunk` samples (independent of the
-//! number of threads). Each chunk has its own [`Worker`] with preallocated buffers;
+//! number of threads). Each chunk has its own worker with preallocated buffers;
 //! chunks run in parallel with rayon, and everything that crosses chunks (batch-norm
 //! statistics, parameter gradients, loss sums) is reduced serially in chunk order, so
 //! results are bit-identical whatever the thread count.
@@ -64,7 +64,7 @@ pub struct Model<T: Real = f32> {
     pub(crate) out_sizes: Vec<usize>,
     /// Per-tensor activation quantisation of the input and of every layer output
     /// (`None`: float evaluation).
-    pub(crate) act_quant: Option<Vec<ActQuant>>,
+    pub(crate) act_quant: Option<Vec<Option<ActQuant>>>,
 }
 
 /// Preallocated buffers of one chunk of samples.
@@ -460,8 +460,8 @@ impl<T: Real> Model<T> {
                 reshape::add_forward(x, other, y)
             }
         }
-        if let Some(q) = &self.act_quant {
-            q[i + 1].apply(y);
+        if let Some(Some(q)) = self.act_quant.as_ref().map(|q| q[i + 1]) {
+            q.apply(y);
         }
     }
 
@@ -529,9 +529,9 @@ impl<T: Real> Model<T> {
                     activation::backward(x, dy, dx, Some(T::from_f64(6.0)))
                 }
             }
-            Op::MaxPool { .. } => {
+            Op::MaxPool { g } => {
                 if let Some(dx) = dx {
-                    pool::max_backward(dy, &w.arg[i][..dy.len()], dx)
+                    pool::max_backward(g, n, dy, &w.arg[i][..dy.len()], dx)
                 }
             }
             Op::AvgPool { g } => {
@@ -581,8 +581,8 @@ impl<T: Real> Model<T> {
             let bn = &ws.bn;
             par_workers(&mut ws.workers[..used], |w| {
                 if start == 0 {
-                    if let Some(q) = &this.act_quant {
-                        q[0].apply(&mut w.input[..w.n * this.in_size]);
+                    if let Some(Some(q)) = this.act_quant.as_ref().map(|q| q[0]) {
+                        q.apply(&mut w.input[..w.n * this.in_size]);
                     }
                 }
                 if let Some(b) = pending {
@@ -717,8 +717,8 @@ impl<T: Real> Model<T> {
             &mut w.col[i][..n * size],
             &mut rest[0][..n * size],
         );
-        if let Some(q) = &self.act_quant {
-            q[i + 1].apply(&mut rest[0][..n * size]);
+        if let Some(Some(q)) = self.act_quant.as_ref().map(|q| q[i + 1]) {
+            q.apply(&mut rest[0][..n * size]);
         }
     }
 
@@ -753,7 +753,8 @@ impl<T: Real> Model<T> {
                     if input_grad {
                         w.ginput[..n * self.in_size].fill(T::zero());
                     }
-                    w.pgrad.fill(T::zero());
+                    // Parameter gradients need no zeroing: every trainable layer's
+                    // backward overwrites its slots exactly once per pass.
                 }
                 if let Some(b) = pending {
                     if need_dx(b) {

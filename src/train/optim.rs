@@ -210,6 +210,22 @@ mod tests {
     }
 
     #[test]
+    fn decoupled_weight_decay_spares_biases() {
+        let opt = Optimizer::Adam {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.5,
+        };
+        let mut st = OptState::new(opt, vec![true, false]);
+        let mut p = [2.0f32, 2.0];
+        st.step(&mut p, &[0.0, 0.0], 0.1);
+        assert!((p[0] - 2.0 * (1.0 - 0.05)).abs() < 1e-6);
+        assert_eq!(p[1], 2.0);
+    }
+
+    #[test]
     fn schedules() {
         let c = Schedule::Cosine { min_factor: 0.1 };
         assert!((c.factor(0, 11) - 1.0).abs() < 1e-12);

@@ -7,13 +7,17 @@
 //!   affine int8 code (`scale = (max - min) / 255`, zero point so that 0 is exact),
 //!   the ranges calibrated as the min/max over the whole training split (batch norm
 //!   in evaluation mode).
-//! * Batch norm is evaluated in float and its output quantised, as if folded into the
-//!   preceding layer.
+//! * Fusion as on devices: the output of a convolution/dense layer that feeds its batch
+//!   norm or ReLU/ReLU6, and of a batch norm that feeds its activation, stays in float
+//!   (batch norm is folded into the preceding layer, the activation into the requantisation
+//!   of its output); only the fused result is quantised. An output that a residual `Add`
+//!   reads is always quantised.
 
 use super::dataset::Dataset;
 use super::layers::Op;
 use super::model::{ActQuant, Model, EVAL_CHUNK, EVAL_WORKERS};
 use super::TrainError;
+use crate::arch::Layer;
 
 /// Quantises weights per output channel in place: every column of a `[rows, cols]`
 /// weight matrix gets its own symmetric scale.
@@ -75,10 +79,32 @@ pub fn quantize(model: &Model, calib: &Dataset) -> Result<Model, TrainError> {
         let r = q.slots[i][0].clone();
         quantize_columns(&mut q.params[r], cols);
     }
+    // Outputs that a device fuses into the next operation (a convolution or dense
+    // layer followed by its batch norm and/or activation, a batch norm followed by its
+    // activation) are never materialised in int8, so they are not quantised — unless
+    // a residual `Add` also reads them.
+    let layers = &model.arch.layers;
+    let read_by_add = |i: usize| {
+        layers
+            .iter()
+            .any(|l| matches!(l, Layer::Add { from } if *from == i))
+    };
+    let fused = |i: usize| {
+        let producer = matches!(
+            model.ops[i],
+            Op::Conv { .. } | Op::Depthwise { .. } | Op::Dense { .. } | Op::BatchNorm { .. }
+        );
+        let consumer = matches!(
+            layers.get(i + 1),
+            Some(Layer::BatchNorm | Layer::ReLU | Layer::ReLU6)
+        );
+        producer && consumer && !read_by_add(i)
+    };
     q.act_quant = Some(
         ranges
             .iter()
-            .map(|&(lo, hi)| ActQuant::from_range(lo, hi))
+            .enumerate()
+            .map(|(k, &(lo, hi))| (k == 0 || !fused(k - 1)).then(|| ActQuant::from_range(lo, hi)))
             .collect(),
     );
     Ok(q)
@@ -104,6 +130,31 @@ mod tests {
         assert!((w[2] + (63.5f32).round() / 127.0).abs() < 1e-7);
         assert_eq!(w[1], 0.5);
         assert_eq!(w[5], 0.0);
+    }
+
+    #[test]
+    fn fused_outputs_are_not_quantised() {
+        use crate::arch::Arch;
+        use ndarray::{Array1, ArrayD, IxDyn};
+        let arch = Arch::from_ron(
+            "Arch(input: [12, 2], layers: [Conv1d(filters: 4, kernel: 3), BatchNorm, ReLU,
+             Conv1d(filters: 4, kernel: 3, padding: Same), Add(from: 2), ReLU, GlobalAvgPool, Dense(units: 2)])",
+        )
+        .unwrap();
+        let model = Model::new(&arch, 0).unwrap();
+        let x: Vec<f32> = (0..6 * 24).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        let calib = Dataset {
+            x: ArrayD::from_shape_vec(IxDyn(&[6, 12, 2]), x).unwrap(),
+            y: Array1::from(vec![0, 1, 0, 1, 0, 1]),
+        };
+        let q = quantize(&model, &calib).unwrap();
+        let kinds: Vec<bool> = q.act_quant.unwrap().iter().map(Option::is_some).collect();
+        // input, conv→BN (fused), BN→ReLU (fused), ReLU (read by Add), conv (feeds Add),
+        // Add, ReLU, GAP, Dense
+        assert_eq!(
+            kinds,
+            vec![true, false, false, true, true, true, true, true, true]
+        );
     }
 
     #[test]

@@ -275,3 +275,185 @@ fn training_doc_examples_parse() {
     }
     assert!(n >= 2);
 }
+
+/// Early stopping: with patience 3 training stops 3 epochs after the best validation
+/// loss, and `restore_best` returns to that epoch's weights.
+#[test]
+fn early_stopping_restores_best_epoch() {
+    let a = arch("tests/fixtures/har-s.ron");
+    let splits = basic_motions(0.2, 0);
+    let mut model = Model::new(&a, 0).unwrap();
+    let cfg = TrainConfig {
+        epochs: 400,
+        optimizer: train::Optimizer::adam(0.01),
+        patience: Some(3),
+        restore_best: true,
+        quantize: false,
+        ..TrainConfig::default()
+    };
+    let r = train::fit(&mut model, &splits, &cfg).unwrap();
+    assert!(r.stopped_early && r.epochs < 400, "{} epochs", r.epochs);
+    assert_eq!(r.best_epoch + 3, r.epochs);
+    let best = &r.history[r.best_epoch - 1];
+    assert!(r.history[r.best_epoch..]
+        .iter()
+        .all(|h| h.val_loss >= best.val_loss));
+    assert_eq!(r.val_loss, best.val_loss);
+}
+
+/// SGD with momentum and a cosine schedule also learns; the schedule is followed.
+#[test]
+fn sgd_momentum_with_cosine_schedule() {
+    let a = arch("tests/fixtures/har-s.ron");
+    let splits = basic_motions(0.2, 1);
+    let mut model = Model::new(&a, 1).unwrap();
+    let cfg = TrainConfig {
+        epochs: 60,
+        optimizer: train::Optimizer::Sgd {
+            lr: 0.05,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+        },
+        schedule: train::Schedule::Cosine { min_factor: 0.0 },
+        quantize: false,
+        ..TrainConfig::default()
+    };
+    let r = train::fit(&mut model, &splits, &cfg).unwrap();
+    assert_eq!(r.history[0].lr, 0.05);
+    assert!(
+        (r.history[30].lr - 0.05 * 0.5 * (1.0 + (std::f64::consts::PI * 30.0 / 59.0).cos())).abs()
+            < 1e-12
+    );
+    assert_eq!(r.history[59].lr, 0.0);
+    assert!(r.history[59].train_loss < 0.5 * r.history[0].train_loss);
+    assert!(r.test_accuracy.unwrap() >= 0.9, "{:?}", r.test_accuracy);
+}
+
+/// Variable-length multivariate `.ts` with missing values: padded to the longest
+/// training series, missing and padding become 0, and a network trains on it.
+#[test]
+fn variable_length_ts_with_missing_values_trains() {
+    let mut text = String::from("@problemName synth\n@missing true\n@equalLength false\n@classLabel true flat wave\n@data\n");
+    for i in 0..24 {
+        let len = 12 + i % 5;
+        let wave = i % 2 == 1;
+        let dim = |phase: f64| {
+            (0..len)
+                .map(|t| {
+                    if t == 3 && i % 3 == 0 {
+                        "?".to_string()
+                    } else if wave {
+                        format!("{:.3}", (t as f64 * 1.3 + phase).sin() * 2.0)
+                    } else {
+                        format!("{:.3}", 0.1 * (t as f64 + phase))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        text.push_str(&format!(
+            "{}:{}:{}\n",
+            dim(0.0),
+            dim(1.0),
+            if wave { "wave" } else { "flat" }
+        ));
+    }
+    let raw = DataKind::Ts.parse(&text, "synth.ts").unwrap();
+    let splits = Splits::new(
+        &raw,
+        None,
+        &SplitOptions {
+            validation_fraction: 0.25,
+            seed: 3,
+            length: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(splits.input_shape, vec![16, 2]);
+    assert_eq!(splits.val.len(), 6);
+    assert!(splits.train.x.iter().all(|v| v.is_finite()));
+    let truncated = Splits::new(
+        &raw,
+        None,
+        &SplitOptions {
+            validation_fraction: 0.0,
+            seed: 3,
+            length: Some(10),
+        },
+    )
+    .unwrap();
+    assert_eq!(truncated.input_shape, vec![10, 2]);
+    let a = Arch::from_ron(
+        "Arch(input: [16, 2], layers: [Conv1d(filters: 8, kernel: 3, padding: Same), ReLU,
+         GlobalAvgPool, Dense(units: 2)])",
+    )
+    .unwrap();
+    let mut model = Model::new(&a, 0).unwrap();
+    let cfg = TrainConfig {
+        epochs: 60,
+        batch_size: 6,
+        optimizer: train::Optimizer::adam(0.01),
+        ..TrainConfig::default()
+    };
+    let r = train::fit(&mut model, &splits, &cfg).unwrap();
+    assert!(r.val_accuracy >= 0.83, "{}", r.val_accuracy);
+    // linfa view of the same data: flattened records.
+    let l = splits.train.to_linfa();
+    assert_eq!(l.records.dim(), (18, 32));
+}
+
+/// CSV (features..., label) with a header: `[F, 1]` samples, reshaped to an arch input
+/// with the same number of values.
+#[test]
+fn csv_dataset_reshapes_to_arch_input() {
+    let mut text = String::from("a,b,c,d,label\n");
+    for i in 0..20 {
+        let c = if i % 2 == 0 { "neg" } else { "pos" };
+        let s = if i % 2 == 0 { -1.0 } else { 1.0 };
+        text.push_str(&format!(
+            "{},{},{},{},{c}\n",
+            s + 0.01 * i as f64,
+            s,
+            -s,
+            0.5 * s
+        ));
+    }
+    let raw = DataKind::Csv.parse(&text, "t.csv").unwrap();
+    let splits = Splits::new(
+        &raw,
+        None,
+        &SplitOptions {
+            validation_fraction: 0.2,
+            seed: 0,
+            length: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(splits.input_shape, vec![4, 1]);
+    assert_eq!(splits.classes, vec!["neg", "pos"]);
+    let a = Arch::from_ron("Arch(input: [2, 2, 1], layers: [Flatten, Dense(units: 2)])").unwrap();
+    let mut model = Model::new(&a, 0).unwrap();
+    let r = train::fit(
+        &mut model,
+        &splits,
+        &TrainConfig {
+            epochs: 30,
+            batch_size: 4,
+            optimizer: train::Optimizer::adam(0.05),
+            ..TrainConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.val_accuracy, 1.0);
+    let bad = Arch::from_ron("Arch(input: [3, 1], layers: [Flatten, Dense(units: 2)])").unwrap();
+    let e = train::fit(
+        &mut Model::new(&bad, 0).unwrap(),
+        &splits,
+        &TrainConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "data samples have shape [4, 1] (4 values) but the network input is [3, 1]"
+    );
+}

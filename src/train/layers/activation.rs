@@ -33,17 +33,14 @@ pub(crate) fn backward<T: Real>(x: &[T], dy: &[T], dx: &mut [T], cap: Option<T>)
     let z = T::zero();
     match cap {
         None => {
+            // Branch-free select (the sign pattern is random: branches mispredict).
             for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
-                if v > z {
-                    *d += g;
-                }
+                *d += if v > z { g } else { z };
             }
         }
         Some(c) => {
             for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
-                if v > z && v < c {
-                    *d += g;
-                }
+                *d += if v > z && v < c { g } else { z };
             }
         }
     }

@@ -57,7 +57,7 @@ pub(crate) fn normalize<T: Real>(
     }
 }
 
-/// Per-chunk parameter gradients: `dgamma += Σ dy · xhat`, `dbeta += Σ dy`.
+/// Per-chunk parameter gradients: `dgamma = Σ dy · xhat`, `dbeta = Σ dy`.
 pub(crate) fn param_grads<T: Real>(
     c: usize,
     dy: &[T],
@@ -65,6 +65,8 @@ pub(crate) fn param_grads<T: Real>(
     dgamma: &mut [T],
     dbeta: &mut [T],
 ) {
+    dgamma.fill(T::zero());
+    dbeta.fill(T::zero());
     for (d, h) in dy.chunks_exact(c).zip(xhat.chunks_exact(c)) {
         for ch in 0..c {
             dgamma[ch] += d[ch] * h[ch];

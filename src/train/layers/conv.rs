@@ -112,7 +112,7 @@ pub(crate) fn forward<T: Real>(
     general_mat_mul(T::one(), &a, &wv, T::one(), &mut yv);
 }
 
-/// Accumulates `dw += colᵀ · dy`, `db += Σ dy` and (if asked) `dx += col2im(dy · wᵀ)`.
+/// Sets `dw = colᵀ · dy`, `db = Σ dy` and (if asked) accumulates `dx += col2im(dy · wᵀ)`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<T: Real>(
     g: &Geom,
@@ -132,8 +132,9 @@ pub(crate) fn backward<T: Real>(
     let a = ArrayView2::from_shape((m, k), &col[..m * k]).expect("col size");
     let dyv = ArrayView2::from_shape((m, cout), dy).expect("dy size");
     let mut dwv = ArrayViewMut2::from_shape((k, cout), dw).expect("dw size");
-    general_mat_mul(T::one(), &a.t(), &dyv, T::one(), &mut dwv);
+    general_mat_mul(T::one(), &a.t(), &dyv, T::zero(), &mut dwv);
     if let Some(db) = db {
+        db.fill(T::zero());
         for r in dy.chunks_exact(cout) {
             for (d, &v) in db.iter_mut().zip(r) {
                 *d += v;

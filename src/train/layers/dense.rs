@@ -30,7 +30,7 @@ pub(crate) fn forward<T: Real>(
     general_mat_mul(T::one(), &xv, &wv, T::one(), &mut yv);
 }
 
-/// Accumulates `dw += xᵀ · dy`, `db += Σ dy`, `dx += dy · wᵀ`.
+/// Sets `dw = xᵀ · dy`, `db = Σ dy` and accumulates `dx += dy · wᵀ`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<T: Real>(
     nin: usize,
@@ -47,8 +47,9 @@ pub(crate) fn backward<T: Real>(
     let xv = ArrayView2::from_shape((n, nin), &x[..n * nin]).expect("x size");
     let dyv = ArrayView2::from_shape((n, nout), dy).expect("dy size");
     let mut dwv = ArrayViewMut2::from_shape((nin, nout), dw).expect("dw size");
-    general_mat_mul(T::one(), &xv.t(), &dyv, T::one(), &mut dwv);
+    general_mat_mul(T::one(), &xv.t(), &dyv, T::zero(), &mut dwv);
     if let Some(db) = db {
+        db.fill(T::zero());
         for r in dy.chunks_exact(nout) {
             for (a, &v) in db.iter_mut().zip(r) {
                 *a += v;

@@ -34,7 +34,7 @@ pub(crate) fn forward<T: Real>(g: &Geom, n: usize, x: &[T], w: &[T], b: Option<&
     }
 }
 
-/// Accumulates `dw`, `db` and (if asked) `dx`.
+/// Sets `dw`, `db` and (if asked) accumulates into `dx`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<T: Real>(
     g: &Geom,
@@ -48,6 +48,10 @@ pub(crate) fn backward<T: Real>(
 ) {
     let c = g.c;
     let (in_size, out_size) = (g.in_size(), g.out_positions() * c);
+    dw.fill(T::zero());
+    if let Some(db) = db.as_deref_mut() {
+        db.fill(T::zero());
+    }
     for s in 0..n {
         let xb = &x[s * in_size..(s + 1) * in_size];
         let dyb = &dy[s * out_size..(s + 1) * out_size];

@@ -8,7 +8,8 @@
 use super::Geom;
 use crate::train::real::Real;
 
-/// Max pooling; records the winning input index (within the chunk) in `arg`.
+/// Max pooling; records in `arg` the winning kernel tap (`ky * kw + kx`) of every
+/// output value.
 pub(crate) fn max_forward<T: Real>(g: &Geom, n: usize, x: &[T], y: &mut [T], arg: &mut [u32]) {
     let c = g.c;
     let (in_size, out_size) = (g.in_size(), g.out_positions() * c);
@@ -19,17 +20,27 @@ pub(crate) fn max_forward<T: Real>(g: &Geom, n: usize, x: &[T], y: &mut [T], arg
                 let out = &mut y[o..o + c];
                 let idx = &mut arg[o..o + c];
                 out.fill(T::neg_infinity());
+                // Two single-output passes (both vectorise): the maximum, then the
+                // first tap that attains it (taps visited in reverse, last write wins).
                 for ky in 0..g.kh {
                     let Some(iy) = g.row(oy, ky) else { continue };
                     for kx in 0..g.kw {
                         let Some(ix) = g.col(ox, kx) else { continue };
                         let base = s * in_size + (iy * g.iw + ix) * c;
-                        for ch in 0..c {
-                            let v = x[base + ch];
-                            if v > out[ch] {
-                                out[ch] = v;
-                                idx[ch] = (base + ch) as u32;
-                            }
+                        for (o, &v) in out.iter_mut().zip(&x[base..base + c]) {
+                            *o = if v > *o { v } else { *o };
+                        }
+                    }
+                }
+                for ky in (0..g.kh).rev() {
+                    let Some(iy) = g.row(oy, ky) else { continue };
+                    for kx in (0..g.kw).rev() {
+                        let Some(ix) = g.col(ox, kx) else { continue };
+                        let base = s * in_size + (iy * g.iw + ix) * c;
+                        let tap = (ky * g.kw + kx) as u32;
+                        for ((a, &o), &v) in idx.iter_mut().zip(out.iter()).zip(&x[base..base + c])
+                        {
+                            *a = if v == o { tap } else { *a };
                         }
                     }
                 }
@@ -38,10 +49,28 @@ pub(crate) fn max_forward<T: Real>(g: &Geom, n: usize, x: &[T], y: &mut [T], arg
     }
 }
 
-/// `dx[arg] += dy`.
-pub(crate) fn max_backward<T: Real>(dy: &[T], arg: &[u32], dx: &mut [T]) {
-    for (&g, &i) in dy.iter().zip(arg) {
-        dx[i as usize] += g;
+/// `dx[winner] += dy`, as one masked (vectorisable) pass per kernel tap.
+pub(crate) fn max_backward<T: Real>(g: &Geom, n: usize, dy: &[T], arg: &[u32], dx: &mut [T]) {
+    let c = g.c;
+    let (in_size, out_size) = (g.in_size(), g.out_positions() * c);
+    for s in 0..n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let o = s * out_size + (oy * g.ow + ox) * c;
+                let (d, a) = (&dy[o..o + c], &arg[o..o + c]);
+                for ky in 0..g.kh {
+                    let Some(iy) = g.row(oy, ky) else { continue };
+                    for kx in 0..g.kw {
+                        let Some(ix) = g.col(ox, kx) else { continue };
+                        let base = s * in_size + (iy * g.iw + ix) * c;
+                        let tap = (ky * g.kw + kx) as u32;
+                        for ((t, &gv), &w) in dx[base..base + c].iter_mut().zip(d).zip(a) {
+                            *t += if w == tap { gv } else { T::zero() };
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
