@@ -53,7 +53,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum TrainError {
     /// The architecture's shapes do not fit together.
-    #[error("architecture: {0}")]
+    #[error(transparent)]
     Shape(#[from] ShapeError),
     /// The last layer does not output class logits `[K]` with `K ≥ 2`.
     #[error("the last layer must output class logits [K] with K >= 2, not {shape:?}")]
@@ -86,8 +86,8 @@ pub enum TrainError {
     /// A dataset error.
     #[error(transparent)]
     Data(#[from] DataError),
-    /// Reading or writing a weights file failed.
-    #[error("{path}: {source}")]
+    /// Reading or writing a weights file failed (the cause is the error's source).
+    #[error("cannot read or write weights file {path}")]
     Io {
         /// The path.
         path: String,

@@ -69,8 +69,8 @@ pub enum DataError {
         /// What differs.
         msg: String,
     },
-    /// Reading a file failed.
-    #[error("{path}: {source}")]
+    /// Reading a file failed (the cause is the error's source).
+    #[error("cannot read {path}")]
     Io {
         /// The path.
         path: String,
