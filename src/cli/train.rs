@@ -46,6 +46,10 @@ pub struct TrainArgs {
     /// Fraction of the training file held out for validation, per class.
     #[arg(long, default_value_t = 0.2)]
     pub validation_fraction: f64,
+    /// Pad (at the end) or truncate every series to this length (default: the longest
+    /// training series).
+    #[arg(long)]
+    pub length: Option<usize>,
     /// Stop after this many epochs without a better validation loss.
     #[arg(long)]
     pub patience: Option<usize>,
@@ -99,7 +103,7 @@ fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
     let opts = SplitOptions {
         validation_fraction: a.validation_fraction,
         seed: a.seed,
-        length: None,
+        length: a.length,
     };
     let splits = Splits::load(kind, &a.train, a.test.as_deref(), &opts)?;
     let mut model = Model::new(&arch, a.seed)?;

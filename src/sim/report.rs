@@ -87,7 +87,8 @@ impl LatencyRecorder {
         self.hist.is_none()
     }
 
-    /// The recorded latencies (ns) in recording order, while exact.
+    /// The recorded latencies (ns) while exact (in recording order until
+    /// [`LatencyRecorder::summary`] partially reorders them).
     pub fn values(&self) -> Option<&[u64]> {
         self.hist.is_none().then_some(&self.exact[..])
     }
@@ -102,9 +103,14 @@ impl LatencyRecorder {
         let mut out = [0u64; 3];
         match &self.hist {
             None => {
-                self.exact.sort_unstable();
+                // O(n) selections instead of a sort: each percentile's rank, searched in
+                // the part above the previous one.
+                let mut lo = 0;
                 for (o, p) in out.iter_mut().zip(pcts) {
-                    *o = nearest_rank(&self.exact, p);
+                    let k = (rank(p, self.count) - 1) as usize;
+                    let (_, v, _) = self.exact[lo..].select_nth_unstable(k - lo);
+                    *o = *v;
+                    lo = k;
                 }
             }
             Some(h) => {
@@ -256,6 +262,30 @@ mod tests {
         assert_eq!(nearest_rank(&v, 11.0), 2);
         let v: Vec<u64> = (1..=100).collect();
         assert_eq!(nearest_rank(&v, 99.0), 99);
+    }
+
+    #[test]
+    fn selected_percentiles_equal_sorted_ones() {
+        let mut r = LatencyRecorder::new();
+        let mut x = 12345u64;
+        let mut all = Vec::new();
+        for _ in 0..10_001 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = (x >> 40) % 5000;
+            all.push(v);
+            r.record(v);
+        }
+        all.sort_unstable();
+        let s = r.summary();
+        assert_eq!(s.p50, nearest_rank(&all, 50.0) as f64 / 1e6);
+        assert_eq!(s.p95, nearest_rank(&all, 95.0) as f64 / 1e6);
+        assert_eq!(s.p99, nearest_rank(&all, 99.0) as f64 / 1e6);
+        assert_eq!(s.max, *all.last().unwrap() as f64 / 1e6);
+        let mut one = LatencyRecorder::new();
+        one.record(7);
+        assert_eq!(one.summary().p50, 7e-6);
     }
 
     #[test]
