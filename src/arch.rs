@@ -7,9 +7,9 @@
 //!
 //! ```
 //! use distrinas::arch::Arch;
-//! let arch: Arch = ron::from_str(
+//! let arch = Arch::from_ron(
 //!     "Arch(input: [100, 6], layers: [Conv1d(filters: 16, kernel: 5), ReLU,
-//!      MaxPool1d(size: 2), Conv1d(filters: 32, kernel: 5), ReLU, GlobalAvgPool,
+//!      MaxPool1d(size: 2, stride: 2), Conv1d(filters: 32, kernel: 5), ReLU, GlobalAvgPool,
 //!      Dense(units: 4)])",
 //! ).unwrap();
 //! let shapes = arch.shapes().unwrap();
@@ -43,9 +43,10 @@ impl Arch {
         shape::infer(self)
     }
 
-    /// Parses an architecture from RON text.
+    /// Parses an architecture from RON text (optional fields written plainly, e.g.
+    /// `MaxPool1d(size: 3, stride: 2)`).
     pub fn from_ron(text: &str) -> Result<Self, ron::error::SpannedError> {
-        ron::from_str(text)
+        crate::ronfmt::options().from_str(text)
     }
 
     /// Serialises to pretty RON (the format users write).

@@ -1,2 +1,10 @@
 //! The candidate problem: genome of (network, cuts, map) and its evaluation pipeline
 //! cost → constraints → simulation → training.
+
+pub mod store;
+pub mod training;
+
+pub use store::WeightStore;
+pub use training::{load_splits, train_candidate, TrainFigures};
+pub mod measure;
+pub mod objectives;

@@ -26,6 +26,7 @@ pub mod evaluate;
 pub mod network;
 pub mod partition;
 pub mod report;
+pub mod ronfmt;
 pub mod scenario;
 pub mod search;
 pub mod sim;

@@ -1,2 +1,71 @@
-//! Discrete-event simulation of inference requests flowing through the device network
-//! (see `docs/simulation.md`).
+#![doc = include_str!("../docs/simulation.md")]
+
+pub mod energy;
+pub mod engine;
+pub mod inference;
+pub mod queue;
+pub mod report;
+pub mod trace;
+pub mod workload;
+
+pub use engine::{Model, RunEnd, Scheduler, SchedulingError, Simulation, Time};
+pub use inference::{simulate, simulate_traced, InferencePlan, ServiceTime, SimConfig, Stage};
+pub use report::{DeviceReport, LatencySummary, LinkReport, SimReport};
+pub use trace::{trace_csv, TraceKind, TraceRecord};
+pub use workload::{ms_to_ns, ArrivalProcess, Change, SimWorkload, WhatIf};
+
+use std::path::PathBuf;
+
+/// Errors of the simulator's inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// An inference plan needs at least one stage.
+    #[error("the inference plan has no stages")]
+    EmptyPlan,
+    /// A plan names a device index the network does not have.
+    #[error("device index {index} is out of range (the network has {devices} devices)")]
+    DeviceIndex {
+        /// The bad index.
+        index: usize,
+        /// Number of devices.
+        devices: usize,
+    },
+    /// An event names an unknown device id.
+    #[error("unknown device `{0}`")]
+    UnknownDevice(String),
+    /// An event names two devices that no link joins.
+    #[error("no link between `{a}` and `{b}`")]
+    UnknownLink {
+        /// First device id.
+        a: String,
+        /// Second device id.
+        b: String,
+    },
+    /// Bad workload parameters.
+    #[error("invalid workload: {0}")]
+    Workload(String),
+    /// Bad link parameters.
+    #[error("invalid link {0}")]
+    InvalidLink(String),
+    /// Bad what-if event.
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    /// The arrival trace file cannot be read.
+    #[error("cannot read arrival trace {}: {source}", path.display())]
+    TraceIo {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The arrival trace file has a bad line.
+    #[error("{}:{line}:1: {msg}", path.display())]
+    TraceParse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What was expected.
+        msg: String,
+    },
+}

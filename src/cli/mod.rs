@@ -35,7 +35,7 @@ pub enum Command {
     /// Per-layer params, MACs, flash and SRAM of a network (and its partitions).
     Cost(cost::CostArgs),
     /// Train one network on a dataset.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Regenerate tables and plots of a run folder.
     Report(report::ReportArgs),
     /// Compare runs side by side (HV, IGD, convergence).
@@ -54,7 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(a) => validate::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Cost(a) => cost::run(a),
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::Report(a) => report::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Hv(a) => hv::run(a),

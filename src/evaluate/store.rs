@@ -1,0 +1,121 @@
+//! The weight store: trained weights of every evaluated network, keyed by genome, so a
+//! child can inherit its parent's weights (piecemeal training).
+//!
+//! Determinism: a child only ever looks up a parent evaluated in an earlier generation,
+//! so what it finds does not depend on the order in which threads finish. With a
+//! folder, weights are also written to disk (one file per key), so a resumed run finds
+//! the weights of the parents trained before the interruption.
+
+use crate::arch::Arch;
+use crate::train::{weights, Model};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Shared, thread-safe store of trained weights (the trainer's weight-file bytes).
+#[derive(Debug, Default)]
+pub struct WeightStore {
+    dir: Option<PathBuf>,
+    mem: Mutex<HashMap<u64, Arc<Vec<u8>>>>,
+}
+
+impl WeightStore {
+    /// A store kept in memory only.
+    pub fn in_memory() -> WeightStore {
+        WeightStore::default()
+    }
+
+    /// A store that also keeps every entry in `dir/<key as 16 hex digits>.dnw`
+    /// (written atomically) and reads entries missing from memory from there.
+    pub fn on_disk(dir: &Path) -> WeightStore {
+        WeightStore {
+            dir: Some(dir.to_path_buf()),
+            mem: Mutex::default(),
+        }
+    }
+
+    /// The store's folder, if any.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn path(&self, key: u64) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{key:016x}.dnw")))
+    }
+
+    /// The stored weight bytes of `key`, if any.
+    pub fn get_bytes(&self, key: u64) -> Option<Arc<Vec<u8>>> {
+        if let Some(b) = self.lock().get(&key) {
+            return Some(b.clone());
+        }
+        let bytes = std::fs::read(self.path(key)?).ok()?;
+        let b = Arc::new(bytes);
+        self.lock().insert(key, b.clone());
+        Some(b)
+    }
+
+    /// A model of `arch` holding the stored weights of `key` (`None` when absent or
+    /// when they do not fit `arch`).
+    pub fn get(&self, key: u64, arch: &Arch) -> Option<Model> {
+        let bytes = self.get_bytes(key)?;
+        let mut m = Model::new(arch, 0).ok()?;
+        weights::from_bytes(&mut m, &bytes, "store").ok()?;
+        Some(m)
+    }
+
+    /// Stores the weights of `model` under `key` (memory, and disk when set up).
+    pub fn put(&self, key: u64, model: &Model) -> std::io::Result<()> {
+        let bytes = weights::to_bytes(model);
+        if let Some(p) = self.path(key) {
+            crate::atomic::write_atomic(&p, &bytes)?;
+        }
+        self.lock().insert(key, Arc::new(bytes));
+        Ok(())
+    }
+
+    /// Entries held in memory.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// `true` when no entry is held in memory.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Vec<u8>>>> {
+        self.mem.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arch() -> Arch {
+        Arch::from_ron(
+            "Arch(input: [10, 2], layers: [Conv1d(filters: 4, kernel: 3), ReLU, \
+             GlobalAvgPool, Dense(units: 3)])",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trips_in_memory_and_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = arch();
+        let m = Model::new(&a, 5).unwrap();
+        let s = WeightStore::on_disk(dir.path());
+        assert!(s.get(1, &a).is_none());
+        s.put(1, &m).unwrap();
+        assert_eq!(s.get(1, &a).unwrap().params(), m.params());
+        // A fresh store over the same folder reads it back from disk.
+        let t = WeightStore::on_disk(dir.path());
+        assert!(t.is_empty());
+        assert_eq!(t.get(1, &a).unwrap().params(), m.params());
+        assert_eq!(t.len(), 1);
+        let mem = WeightStore::in_memory();
+        mem.put(2, &m).unwrap();
+        assert_eq!(mem.get(2, &a).unwrap().params(), m.params());
+    }
+}

@@ -1,0 +1,102 @@
+//! The training stage: a short training run of a candidate network, inheriting the
+//! weights of its parent where layers match (piecemeal training).
+
+use crate::arch::Arch;
+use crate::scenario::{DatasetKind, DatasetSpec};
+use crate::train::{
+    self, DataError, DataKind, Model, Optimizer, SplitOptions, Splits, TrainConfig,
+};
+use std::path::Path;
+
+/// Learning rate of search-time training (Adam). Short runs (a few to tens of epochs
+/// on tens to hundreds of samples) need a larger step than the trainer's default 1e-3.
+pub const SEARCH_LR: f64 = 3e-3;
+
+/// Mini-batch size of search-time training.
+pub const SEARCH_BATCH: usize = 16;
+
+/// Figures of one candidate's training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainFigures {
+    /// Validation loss (mean softmax cross-entropy) after training.
+    pub val_loss: f64,
+    /// Validation accuracy after training (fraction).
+    pub val_accuracy: f64,
+    /// Test accuracy (fraction), when a test set exists and it was asked for.
+    pub test_accuracy: Option<f64>,
+    /// Accuracy of the int8-quantised network, when asked for.
+    pub int8_accuracy: Option<f64>,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Layers whose weights came from the parent.
+    pub inherited_layers: usize,
+    /// Trainable parameters.
+    pub params: usize,
+}
+
+/// Loads the scenario's dataset into train/validation/test splits. Relative paths are
+/// resolved against `base` (the scenario file's folder).
+pub fn load_splits(spec: &DatasetSpec, base: &Path, seed: u64) -> Result<Splits, DataError> {
+    let kind = match spec.kind {
+        DatasetKind::Ts => DataKind::Ts,
+        DatasetKind::Csv => DataKind::Csv,
+        DatasetKind::Digits => DataKind::Digits,
+    };
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+    let train_path = resolve(&spec.train);
+    let test_path = spec.test.as_deref().map(resolve);
+    Splits::load(
+        kind,
+        &train_path,
+        test_path.as_deref(),
+        &SplitOptions {
+            validation_fraction: spec.validation_fraction,
+            seed,
+            length: spec.length,
+        },
+    )
+}
+
+/// Trains `arch` for `epochs` epochs from a fresh initialisation (seeded by `seed`),
+/// after copying the weights of every matching layer of `parent`. `final_run` also
+/// measures test and int8 accuracy. Returns the trained model and its figures.
+pub fn train_candidate(
+    arch: &Arch,
+    splits: &Splits,
+    epochs: usize,
+    seed: u64,
+    parent: Option<&Model>,
+    final_run: bool,
+) -> Result<(Model, TrainFigures), train::TrainError> {
+    let mut model = Model::new(arch, seed)?;
+    let inherited_layers = parent.map(|p| model.inherit_from(p).len()).unwrap_or(0);
+    let cfg = TrainConfig {
+        epochs,
+        batch_size: SEARCH_BATCH,
+        optimizer: Optimizer::adam(SEARCH_LR),
+        seed,
+        quantize: final_run,
+        ..TrainConfig::default()
+    };
+    let report = train::fit(&mut model, splits, &cfg)?;
+    let figures = TrainFigures {
+        val_loss: report.val_loss,
+        val_accuracy: report.val_accuracy,
+        test_accuracy: if final_run {
+            report.test_accuracy
+        } else {
+            None
+        },
+        int8_accuracy: report.int8_accuracy,
+        epochs: report.epochs,
+        inherited_layers,
+        params: report.params,
+    };
+    Ok((model, figures))
+}

@@ -1,0 +1,222 @@
+//! `report.md`: a human summary of a run.
+
+use super::run::Run;
+use std::fmt::Write;
+
+/// A float with 4 significant digits (plain notation between 1e-3 and 1e6).
+pub(crate) fn g4(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e6).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let digits = (3 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(g4).unwrap_or_else(|| "–".into())
+}
+
+/// The Markdown summary of `run`.
+pub(crate) fn report_md(run: &Run) -> String {
+    let r = &run.results;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Run `{}` (seed {}, {})\n",
+        r.scenario, r.seed, r.algorithm
+    );
+    let feasible = r.front.iter().filter(|m| m.feasible).count();
+    let _ = writeln!(
+        s,
+        "- generations: {}, evaluations: {}\n- front: {} candidates ({} feasible)\n\
+         - hypervolume of the feasible front: {} (normalised to the front's ideal/nadir, \
+         reference point 1.1)",
+        r.generations,
+        r.evaluations,
+        r.front.len(),
+        feasible,
+        g4(r.hypervolume)
+    );
+    if let Some(info) = &run.info {
+        let _ = writeln!(
+            s,
+            "- wall-clock: {} s on {} thread(s){}",
+            g4(info.elapsed_s),
+            info.threads,
+            if info.interrupted {
+                " (interrupted; `--resume` continues)"
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nObjectives (all minimised, see docs/objectives.md): {}.\n",
+        r.objective_names.join(", ")
+    );
+
+    let _ = writeln!(s, "## Front\n");
+    let mut head = vec!["id".to_string(), "feasible".into()];
+    head.extend(r.objective_names.iter().cloned());
+    head.extend(["params", "cuts", "map", "val acc", "test acc"].map(String::from));
+    let _ = writeln!(s, "| {} |", head.join(" | "));
+    let _ = writeln!(s, "|{}", "---|".repeat(head.len()));
+    for m in &r.front {
+        let mut row = vec![
+            format!("`{}`", m.id),
+            if m.feasible { "yes" } else { "no" }.into(),
+        ];
+        row.extend(m.values(&r.objective_names).into_iter().map(g4));
+        row.push(m.params.to_string());
+        row.push(format!("{:?}", m.cuts));
+        row.push(m.map.join(" → "));
+        row.push(opt(m.val_accuracy));
+        row.push(opt(m.test_accuracy));
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+
+    if let Some(k) = r.knee() {
+        let m = &r.front[k];
+        let _ = writeln!(
+            s,
+            "\n## Knee candidate `{}`\n\nThe front member closest to the ideal point in \
+             normalised objective space. File: `{}`.\n",
+            m.id, m.candidate_file
+        );
+        let _ = writeln!(
+            s,
+            "| partition | device | layers | flash B | peak SRAM B | MACs | compute ms | out B |\n\
+             |---|---|---|---|---|---|---|---|"
+        );
+        for (i, p) in m.partitions.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "| {i} | {} | {}..{} | {} | {} | {} | {} | {} |",
+                p.device,
+                p.first_layer,
+                p.end_layer,
+                p.flash_bytes,
+                p.peak_sram_bytes,
+                p.macs,
+                g4(p.compute_ms),
+                p.out_bytes
+            );
+        }
+        if !m.devices.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n| device | busy fraction | energy mJ/inference | lifetime s |\n|---|---|---|---|"
+            );
+            for d in &m.devices {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} |",
+                    d.id,
+                    g4(d.busy_fraction),
+                    g4(d.energy_mj_per_inference),
+                    opt(d.lifetime_s)
+                );
+            }
+        }
+        if !m.constraints.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n| constraint | value | limit | slack |\n|---|---|---|---|"
+            );
+            for c in &m.constraints {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} |",
+                    c.name,
+                    g4(c.value),
+                    g4(c.limit),
+                    g4(c.slack)
+                );
+            }
+        }
+        let scenario = run
+            .info
+            .as_ref()
+            .and_then(|i| i.scenario_file.clone())
+            .unwrap_or_else(|| "scenarios/quickstart.ron".into());
+        let _ = writeln!(
+            s,
+            "\n## What-if\n\nReplay the knee candidate (edit the scenario's `events:` or use \
+             the overrides of `simulate` to change conditions):\n\n```sh\n\
+             distrinas simulate {scenario} --candidate <run folder>/{}\n```",
+            m.candidate_file
+        );
+    }
+
+    let _ = writeln!(s, "\n## Plots\n");
+    let _ = writeln!(s, "![hypervolume convergence](plots/convergence.svg)\n");
+    if r.knee().is_some() {
+        let _ = writeln!(s, "![knee candidate per device](plots/knee_devices.svg)\n");
+    }
+    let names = &r.objective_names;
+    for a in 0..names.len() {
+        for b in a + 1..names.len() {
+            let f = |x: &str| -> String {
+                x.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect()
+            };
+            let _ = writeln!(
+                s,
+                "![{} vs {}](plots/front_{}_vs_{}.svg)\n",
+                names[b],
+                names[a],
+                f(&names[b]),
+                f(&names[a])
+            );
+        }
+    }
+    if !run.history.is_empty() {
+        let _ = writeln!(
+            s,
+            "## History\n\n| generation | evaluations | elapsed s | archive HV | best-so-far HV | front size |\n\
+             |---|---|---|---|---|---|"
+        );
+        for h in &run.history {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                h.generation,
+                h.evaluations,
+                g4(h.elapsed_s),
+                g4(h.archive_hv),
+                g4(h.best_hv),
+                h.front_size
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::g4;
+
+    #[test]
+    fn four_significant_digits() {
+        assert_eq!(g4(0.0), "0");
+        assert_eq!(g4(1234.5678), "1235");
+        assert_eq!(g4(12.5), "12.5");
+        assert_eq!(g4(0.012346), "0.01235");
+        assert_eq!(g4(-3.0), "-3");
+        assert_eq!(g4(2.5e7), "2.500e7");
+    }
+}

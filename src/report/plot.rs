@@ -1,0 +1,358 @@
+//! SVG plots (plotters' SVG backend): pairwise front scatter, hypervolume convergence,
+//! per-device bars of the knee candidate, and the convergence of several runs.
+
+use super::run::Run;
+use super::{write_file, ReportError};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Width and height of every plot, pixels.
+const SIZE: (u32, u32) = (720, 480);
+
+/// Colours of successive series (colour-blind-safe Okabe–Ito palette).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+
+/// A series colour by index.
+pub(crate) fn colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Axis range covering `values` with 5% padding (a unit range around a constant).
+fn range(values: impl IntoIterator<Item = f64>) -> std::ops::Range<f64> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.into_iter().filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return 0.0..1.0;
+    }
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        lo.abs().max(1.0) * 0.5
+    };
+    (lo - pad)..(hi + pad)
+}
+
+fn plot_err(path: &Path) -> impl Fn(String) -> ReportError + '_ {
+    move |message| ReportError::Plot {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Renders into an SVG string with `draw`, then writes it atomically to `path`.
+fn render(
+    path: &Path,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
+) -> Result<(), ReportError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| plot_err(path)(e.to_string()))?;
+        draw(&root).map_err(plot_err(path))?;
+        root.present().map_err(|e| plot_err(path)(e.to_string()))?;
+    }
+    write_file(path, svg.as_bytes())
+}
+
+/// A labelled 2-D line series.
+pub(crate) struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line plot of several series (one colour each) with a legend.
+pub(crate) fn line_plot(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<(), ReportError> {
+    let xr = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let yr = range(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain([0.0]),
+    );
+    render(path, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xr, yr)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, s) in series.iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+            chart
+                .draw_series(s.points.iter().map(|&p| Circle::new(p, 2, c.filled())))
+                .map_err(|e| e.to_string())?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// Scatter of one pair of objectives: front members (blue), knee (red, larger).
+fn scatter(
+    path: &Path,
+    x_name: &str,
+    y_name: &str,
+    points: &[(f64, f64)],
+    knee: Option<(f64, f64)>,
+) -> Result<(), ReportError> {
+    let xr = range(points.iter().map(|p| p.0));
+    let yr = range(points.iter().map(|p| p.1));
+    render(path, |root| {
+        let mut chart: ChartContext<SVGBackend, Cartesian2d<RangedCoordf64, RangedCoordf64>> =
+            ChartBuilder::on(root)
+                .caption(format!("front: {y_name} vs {x_name}"), ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(xr, yr)
+                .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_name)
+            .y_desc(y_name)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&p| Circle::new(p, 4, colour(0).filled())),
+            )
+            .map_err(|e| e.to_string())?
+            .label("front")
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, colour(0).filled()));
+        if let Some(k) = knee {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    k,
+                    7,
+                    colour(1).stroke_width(3),
+                )))
+                .map_err(|e| e.to_string())?
+                .label("knee")
+                .legend(|(x, y)| Circle::new((x + 10, y), 6, colour(1).stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+/// Two bar panels side by side: one value per named item in each.
+fn bars(
+    path: &Path,
+    names: &[String],
+    panels: [(&str, Vec<f64>); 2],
+    title: &str,
+) -> Result<(), ReportError> {
+    render(path, |root| {
+        let root = root
+            .titled(title, ("sans-serif", 20))
+            .map_err(|e| e.to_string())?;
+        let (left, right) = root.split_horizontally(SIZE.0 / 2);
+        for (area, (desc, values)) in [left, right].iter().zip(panels.iter()) {
+            let n = names.len().max(1) as u32;
+            let top = values
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
+            let top = if top > 0.0 { top * 1.1 } else { 1.0 };
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d((0u32..n).into_segmented(), 0.0..top)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .y_desc(*desc)
+                .x_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                        names.get(*i as usize).cloned().unwrap_or_default()
+                    }
+                    SegmentValue::Last => String::new(),
+                })
+                .draw()
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(
+                    Histogram::vertical(&chart)
+                        .style(colour(0).filled())
+                        .margin(10)
+                        .data(
+                            values
+                                .iter()
+                                .enumerate()
+                                .map(|(i, v)| (i as u32, if v.is_finite() { *v } else { 0.0 })),
+                        ),
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}
+
+/// File-name-safe version of an objective name.
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// Writes the plots of one run into `dir`: `front_<A>_vs_<B>.svg` for every pair of
+/// objectives, `convergence.svg` (archive and best-so-far HV against evaluations) and
+/// `knee_devices.svg` (busy fraction and energy per inference of each device for the
+/// knee candidate; per-partition compute time and flash when it was not simulated).
+pub(crate) fn write_run_plots(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, ReportError> {
+    let r = &run.results;
+    let mut written = Vec::new();
+    let feasible: Vec<Vec<f64>> = r.feasible_points();
+    let shown: Vec<Vec<f64>> = if feasible.is_empty() {
+        r.front
+            .iter()
+            .map(|m| m.values(&r.objective_names))
+            .collect()
+    } else {
+        feasible
+    };
+    let knee = r.knee().map(|k| r.front[k].values(&r.objective_names));
+    let names = &r.objective_names;
+    for a in 0..names.len() {
+        for b in a + 1..names.len() {
+            let p = dir.join(format!(
+                "front_{}_vs_{}.svg",
+                slug(&names[b]),
+                slug(&names[a])
+            ));
+            let pts: Vec<(f64, f64)> = shown.iter().map(|v| (v[a], v[b])).collect();
+            scatter(
+                &p,
+                &names[a],
+                &names[b],
+                &pts,
+                knee.as_ref().map(|k| (k[a], k[b])),
+            )?;
+            written.push(p);
+        }
+    }
+    let p = dir.join("convergence.svg");
+    let series = vec![
+        Series {
+            label: "best-so-far front".into(),
+            points: run
+                .history
+                .iter()
+                .map(|h| (h.evaluations as f64, h.best_hv))
+                .collect(),
+        },
+        Series {
+            label: "current archive".into(),
+            points: run
+                .history
+                .iter()
+                .map(|h| (h.evaluations as f64, h.archive_hv))
+                .collect(),
+        },
+    ];
+    line_plot(
+        &p,
+        "hypervolume (normalised, ref 1.1)",
+        "evaluations",
+        "hypervolume",
+        &series,
+    )?;
+    written.push(p);
+    if let Some(k) = r.knee() {
+        let m = &r.front[k];
+        let p = dir.join("knee_devices.svg");
+        if m.devices.is_empty() {
+            let names: Vec<String> = m
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{i}:{}", p.device))
+                .collect();
+            bars(
+                &p,
+                &names,
+                [
+                    (
+                        "compute ms",
+                        m.partitions.iter().map(|p| p.compute_ms).collect(),
+                    ),
+                    (
+                        "flash bytes",
+                        m.partitions.iter().map(|p| p.flash_bytes as f64).collect(),
+                    ),
+                ],
+                &format!("knee {}: partitions", m.id),
+            )?;
+        } else {
+            let names: Vec<String> = m.devices.iter().map(|d| d.id.clone()).collect();
+            bars(
+                &p,
+                &names,
+                [
+                    (
+                        "busy fraction",
+                        m.devices.iter().map(|d| d.busy_fraction).collect(),
+                    ),
+                    (
+                        "energy mJ / inference",
+                        m.devices
+                            .iter()
+                            .map(|d| d.energy_mj_per_inference)
+                            .collect(),
+                    ),
+                ],
+                &format!("knee {}: device load and energy", m.id),
+            )?;
+        }
+        written.push(p);
+    }
+    Ok(written)
+}

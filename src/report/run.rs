@@ -1,0 +1,293 @@
+//! Plain data types of a run's results, as stored in the run folder.
+
+use super::normalise::{knee_index, Normalisation, REFERENCE_POINT};
+use super::Indicators;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A whole run as the report module sees it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Run {
+    /// The deterministic results (`front.json`).
+    pub results: RunResults,
+    /// Raw objective vectors per generation (`history.json`).
+    pub generations: Vec<GenerationRecord>,
+    /// Hypervolumes per generation (`history.csv`), filled by [`Run::finalise`].
+    pub history: Vec<HistoryRow>,
+    /// Machine-dependent facts (`run.json`): timings, threads, output folder.
+    pub info: Option<RunInfo>,
+}
+
+/// The deterministic part of a run's results: `front.json`.
+///
+/// Contains no timings and no machine-dependent paths, so the same seed gives the same
+/// bytes whatever the thread count.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunResults {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed of the run.
+    pub seed: u64,
+    /// Search algorithm (`spea2`, `nsga2`, `random`, `aging`).
+    pub algorithm: String,
+    /// Objective names in search order (`ValLoss`, `LatencyP95`, ...); every member's
+    /// `objectives` map has these keys.
+    pub objective_names: Vec<String>,
+    /// The best-so-far front: every feasible non-dominated candidate seen by the search
+    /// (when no candidate is feasible: the least-violating ones, `feasible: false`).
+    pub front: Vec<FrontMember>,
+    /// Hypervolume of the feasible front in its own normalised space (ideal → 0,
+    /// nadir → 1, reference point 1.1 in every objective).
+    pub hypervolume: f64,
+    /// Generations run.
+    pub generations: usize,
+    /// Candidate evaluations run (cache hits not counted).
+    pub evaluations: usize,
+    /// Normalisation of the hypervolume (the feasible front's ideal and nadir).
+    pub normalisation: Normalisation,
+    /// Reference point of the hypervolume in normalised space.
+    pub reference_point: Vec<f64>,
+}
+
+/// One candidate of the front.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FrontMember {
+    /// Stable id (`c` + 16 hex digits of the genome hash); file stem in `candidates/`.
+    pub id: String,
+    /// Objective values by name, all minimised, in the units of `docs/objectives.md`
+    /// (`Lifetime` is negated).
+    pub objectives: BTreeMap<String, f64>,
+    /// `true` when every constraint holds.
+    pub feasible: bool,
+    /// Total normalised constraint violation (0 when feasible).
+    pub violation: f64,
+    /// Every constraint with its value, limit and slack.
+    pub constraints: Vec<ConstraintSlack>,
+    /// Cut points (layer indices).
+    pub cuts: Vec<usize>,
+    /// Device id per partition.
+    pub map: Vec<String>,
+    /// Layers of the network.
+    pub layers: usize,
+    /// Trainable parameters of the network.
+    pub params: u64,
+    /// Per-partition costs.
+    pub partitions: Vec<PartitionSummary>,
+    /// Per-device simulated load and energy (empty when not simulated).
+    pub devices: Vec<DeviceSummary>,
+    /// Validation accuracy after search-time training (fraction).
+    pub val_accuracy: Option<f64>,
+    /// Test accuracy after final training (fraction).
+    pub test_accuracy: Option<f64>,
+    /// Candidate file, relative to the run folder (`candidates/<id>.ron`).
+    pub candidate_file: String,
+}
+
+/// A constraint `value ≤ limit` (or `value ≥ limit` for minimum accuracy) of a member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConstraintSlack {
+    /// Constraint name, e.g. `flash:wrist`, `sram:hub`, `min_accuracy`,
+    /// `max_latency_ms`, `link_utilisation:hub-phone`.
+    pub name: String,
+    /// Measured value (bytes, mJ, fraction or ms; see `docs/objectives.md`).
+    pub value: f64,
+    /// The limit.
+    pub limit: f64,
+    /// Distance to the limit in the constraint's unit, positive when satisfied.
+    pub slack: f64,
+}
+
+/// Costs of one partition of a member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PartitionSummary {
+    /// Device id running the partition.
+    pub device: String,
+    /// First layer (inclusive).
+    pub first_layer: usize,
+    /// Last layer (exclusive).
+    pub end_layer: usize,
+    /// Flash of the partition's weights and metadata, bytes.
+    pub flash_bytes: u64,
+    /// Peak SRAM of the partition, bytes.
+    pub peak_sram_bytes: u64,
+    /// Multiply-accumulates per inference.
+    pub macs: u64,
+    /// Compute time per inference on its device, milliseconds.
+    pub compute_ms: f64,
+    /// Bytes of the tensor the partition sends on (its output).
+    pub out_bytes: u64,
+}
+
+/// Simulated load of one device for a member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeviceSummary {
+    /// Device id.
+    pub id: String,
+    /// Fraction of the simulated horizon the device computed.
+    pub busy_fraction: f64,
+    /// Energy per completed inference (compute + radio + idle share), millijoules.
+    pub energy_mj_per_inference: f64,
+    /// Battery lifetime, seconds (`None`: mains powered).
+    pub lifetime_s: Option<f64>,
+}
+
+/// Raw objective vectors of one generation (`history.json`), in `objective_names` order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    /// Generation number (0 = initial population).
+    pub generation: usize,
+    /// Evaluations run so far.
+    pub evaluations: usize,
+    /// Wall-clock seconds since the start of the search.
+    pub elapsed_s: f64,
+    /// Feasible members of the current archive/population.
+    pub archive: Vec<Vec<f64>>,
+    /// The best-so-far feasible front (non-dominated points of every feasible
+    /// evaluation so far).
+    pub best: Vec<Vec<f64>>,
+}
+
+/// One row of `history.csv`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub generation: usize,
+    pub evaluations: usize,
+    /// Wall-clock seconds since the start of the search.
+    pub elapsed_s: f64,
+    /// HV of the current archive's feasible members (may dip under SPEA2 truncation).
+    pub archive_hv: f64,
+    /// HV of the best-so-far feasible front (non-decreasing).
+    pub best_hv: f64,
+    /// Size of the best-so-far feasible front.
+    pub front_size: usize,
+}
+
+/// Machine-dependent facts of a run (`run.json`, not compared between runs).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Output folder as given.
+    pub out_dir: String,
+    /// Scenario file (`None`: the embedded quickstart).
+    pub scenario_file: Option<String>,
+    /// Wall-clock seconds of the whole run (search + final training + outputs).
+    pub elapsed_s: f64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Evaluations answered from the genome cache.
+    pub cache_hits: usize,
+    /// `true` when the run was stopped early (Ctrl-C) after a checkpoint.
+    pub interrupted: bool,
+}
+
+impl FrontMember {
+    /// Objective values in `names` order (NaN for a missing name).
+    pub fn values(&self, names: &[String]) -> Vec<f64> {
+        names
+            .iter()
+            .map(|n| self.objectives.get(n).copied().unwrap_or(f64::NAN))
+            .collect()
+    }
+}
+
+impl RunResults {
+    /// Objective vectors of the feasible members, in `objective_names` order.
+    pub fn feasible_points(&self) -> Vec<Vec<f64>> {
+        self.front
+            .iter()
+            .filter(|m| m.feasible)
+            .map(|m| m.values(&self.objective_names))
+            .collect()
+    }
+
+    /// Index into `front` of the knee candidate of the feasible front (see
+    /// [`knee_index`]), or of the first member when none is feasible.
+    pub fn knee(&self) -> Option<usize> {
+        let idx: Vec<usize> = (0..self.front.len())
+            .filter(|&i| self.front[i].feasible)
+            .collect();
+        if idx.is_empty() {
+            return if self.front.is_empty() { None } else { Some(0) };
+        }
+        let pts: Vec<Vec<f64>> = idx
+            .iter()
+            .map(|&i| self.front[i].values(&self.objective_names))
+            .collect();
+        knee_index(&pts).map(|k| idx[k])
+    }
+
+    /// `front.json`: pretty JSON with a trailing newline.
+    pub fn to_json_pretty(&self) -> String {
+        // RunResults holds only strings, integers, finite floats and maps with string
+        // keys, which serde_json always serialises.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        s.push('\n');
+        s
+    }
+
+    /// The `search --json` object: `front.json` plus `out_dir` and `elapsed_s`.
+    pub fn to_json_value(&self, out_dir: &str, elapsed_s: f64) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let serde_json::Value::Object(o) = &mut v {
+            o.insert("out_dir".into(), out_dir.into());
+            o.insert("elapsed_s".into(), elapsed_s.into());
+        }
+        v
+    }
+}
+
+/// HV of `points` under `norm` with the standard reference point; points outside the
+/// reference box are dropped before calling the indicator.
+pub(crate) fn normalised_hv(
+    ind: &dyn Indicators,
+    norm: &Normalisation,
+    points: &[Vec<f64>],
+) -> f64 {
+    if points.is_empty() {
+        return 0.0;
+    }
+    let r = norm.reference();
+    let inside: Vec<Vec<f64>> = norm
+        .normalise_all(points)
+        .into_iter()
+        .filter(|p| p.iter().all(|v| v.is_finite() && *v < REFERENCE_POINT))
+        .collect();
+    if inside.is_empty() {
+        0.0
+    } else {
+        ind.hypervolume(&inside, &r)
+    }
+}
+
+impl Run {
+    /// Computes the normalisation (the feasible front's ideal and nadir), the front's
+    /// hypervolume and every `history.csv` row (archive and best-so-far HV per
+    /// generation, all under that one normalisation, so `best_hv` is non-decreasing).
+    pub fn finalise(&mut self, ind: &dyn Indicators) {
+        let m = self.results.objective_names.len();
+        let pts = self.results.feasible_points();
+        let norm = Normalisation::of_points(&pts, m);
+        self.results.hypervolume = normalised_hv(ind, &norm, &pts);
+        self.results.reference_point = norm.reference();
+        self.history = history_rows(ind, &norm, &self.generations);
+        self.results.normalisation = norm;
+    }
+}
+
+/// `history.csv` rows of `generations` under `norm`.
+pub(crate) fn history_rows(
+    ind: &dyn Indicators,
+    norm: &Normalisation,
+    generations: &[GenerationRecord],
+) -> Vec<HistoryRow> {
+    generations
+        .iter()
+        .map(|g| HistoryRow {
+            generation: g.generation,
+            evaluations: g.evaluations,
+            elapsed_s: g.elapsed_s,
+            archive_hv: normalised_hv(ind, norm, &g.archive),
+            best_hv: normalised_hv(ind, norm, &g.best),
+            front_size: g.best.len(),
+        })
+        .collect()
+}

@@ -1,0 +1,927 @@
+//! The inference model on top of the engine: requests arrive at the source, the input
+//! tensor travels to the first partition's device, each partition runs on its device's
+//! FIFO server (`cores` servers), each cut tensor travels hop by hop
+//! (store-and-forward, FIFO per transmitter) and the output travels to the sink.
+//!
+//! Semantics are those of `DESIGN.md` ("Discrete-event simulation"), detailed in
+//! `docs/simulation.md`.
+
+use super::energy::{device_energy, lifetime_s};
+use super::engine::{Model, Scheduler, Simulation, Time};
+use super::report::{DeviceReport, LatencyRecorder, LinkReport, SimReport};
+use super::trace::{TraceKind, TraceRecord};
+use super::workload::{ArrivalProcess, Change, SimWorkload, WhatIf};
+use super::SimError;
+use crate::network::{Hop, Network};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, VecDeque};
+
+/// One partition of a plan: where it runs, how long it computes and what it sends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stage {
+    /// Device index (into `Network::devices`) the partition runs on.
+    pub device: usize,
+    /// Compute time on that device, ns (Σ of its layer times).
+    pub compute_ns: u64,
+    /// Bytes of its output tensor (the cut tensor, or the result for the last stage).
+    pub output_bytes: u64,
+}
+
+/// What one inference request does, in device indices, nanoseconds and bytes.
+///
+/// The input (`input_bytes`) travels from `source` to `stages[0].device`; stage `i`'s
+/// output travels to `stages[i+1].device` (free when it is the same device); the last
+/// stage's output travels to `sink`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InferencePlan {
+    /// Device where requests arrive (index).
+    pub source: usize,
+    /// Device where results must arrive (index).
+    pub sink: usize,
+    /// Bytes of the input tensor.
+    pub input_bytes: u64,
+    /// Partitions in execution order (at least one).
+    pub stages: Vec<Stage>,
+}
+
+impl InferencePlan {
+    /// Checks the device indices against a network of `devices` devices.
+    pub fn validate(&self, devices: usize) -> Result<(), SimError> {
+        if self.stages.is_empty() {
+            return Err(SimError::EmptyPlan);
+        }
+        let idx = [self.source, self.sink]
+            .into_iter()
+            .chain(self.stages.iter().map(|s| s.device));
+        for index in idx {
+            if index >= devices {
+                return Err(SimError::DeviceIndex { index, devices });
+            }
+        }
+        Ok(())
+    }
+
+    /// Total bytes moved between different devices per request (input, cuts, output),
+    /// counting each transfer once whatever its number of hops.
+    pub fn exchanged_bytes(&self) -> u64 {
+        compile(self)
+            .iter()
+            .map(|s| match *s {
+                StepKind::Transfer { bytes, .. } => bytes,
+                StepKind::Compute { .. } => 0,
+            })
+            .sum()
+    }
+}
+
+/// Service-time distribution of partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceTime {
+    /// Exactly the stage's `compute_ns` (the design's model).
+    #[default]
+    Fixed,
+    /// Exponential with mean `compute_ns` (for M/M/c validation and sensitivity).
+    Exponential,
+}
+
+/// Settings of one simulation run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SimConfig {
+    /// Seed of every random draw (arrivals, jitter, service times, losses each use
+    /// their own ChaCha8 stream, so changing one does not shift the others).
+    pub seed: u64,
+    /// Deadline for `deadline_misses`, ms (`app.max_latency_ms`).
+    pub max_latency_ms: Option<f64>,
+    /// Service-time distribution.
+    pub service: ServiceTime,
+    /// Record a per-request trace.
+    pub trace: bool,
+}
+
+/// Runs `workload` through `plan` on `network` (its current state is the initial
+/// state) with what-if `events`, and reports.
+pub fn simulate(
+    plan: &InferencePlan,
+    network: &Network,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+) -> Result<SimReport, SimError> {
+    let cfg = SimConfig {
+        trace: false,
+        ..config.clone()
+    };
+    simulate_traced(plan, network, workload, events, &cfg).map(|(r, _)| r)
+}
+
+/// Like [`simulate`], also returning the per-request trace (empty unless
+/// `config.trace`).
+pub fn simulate_traced(
+    plan: &InferencePlan,
+    network: &Network,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+) -> Result<(SimReport, Vec<TraceRecord>), SimError> {
+    plan.validate(network.devices.len())?;
+    workload.validate()?;
+    for l in &network.links {
+        let ok =
+            (0.0..1.0).contains(&l.loss) && l.bandwidth_bps.is_finite() && l.bandwidth_bps > 0.0;
+        if !ok {
+            return Err(SimError::InvalidLink(format!(
+                "{}-{}: loss must be in [0, 1) and bandwidth_bps > 0",
+                network.devices[l.a].id, network.devices[l.b].id
+            )));
+        }
+    }
+    for e in events {
+        let (i, n) = match e.change {
+            Change::DeviceDown(d) | Change::DeviceUp(d) => (d, network.devices.len()),
+            Change::LinkDown(l) | Change::LinkUp(l) | Change::LinkBandwidth(l, _) => {
+                (l, network.links.len())
+            }
+        };
+        if i >= n {
+            return Err(SimError::InvalidEvent(format!("index {i} out of range")));
+        }
+    }
+    let model = InferenceModel::new(plan, network.clone(), workload, events, config);
+    let mut sim = Simulation::new(model);
+    let target = sim.model().target;
+    for (i, e) in events.iter().enumerate() {
+        sim.schedule_at(e.at_ns, Ev::Change(i as u32))
+            .expect("clock at 0");
+    }
+    if target > 0 {
+        let first = sim.model_mut().next_base_time();
+        let j = sim.model().jitter_ns;
+        sim.model_mut().next_base = first;
+        sim.schedule_at(first.saturating_sub(j), Ev::Gen)
+            .expect("clock at 0");
+        sim.run();
+    }
+    let horizon = if target > 0 { sim.now() } else { 0 };
+    let processed = sim.events_processed();
+    let mut model = sim.into_model();
+    let trace = model.trace.take().unwrap_or_default();
+    Ok((model.report(horizon, processed), trace))
+}
+
+/// One step of a request, compiled from the plan.
+#[derive(Debug, Clone, Copy)]
+enum StepKind {
+    Compute { device: u32, ns: u64 },
+    Transfer { from: u32, to: u32, bytes: u64 },
+}
+
+fn compile(plan: &InferencePlan) -> Vec<StepKind> {
+    let mut steps = Vec::new();
+    let mut at = plan.source;
+    let mut bytes = plan.input_bytes;
+    for s in &plan.stages {
+        if s.device != at {
+            steps.push(StepKind::Transfer {
+                from: at as u32,
+                to: s.device as u32,
+                bytes,
+            });
+        }
+        steps.push(StepKind::Compute {
+            device: s.device as u32,
+            ns: s.compute_ns,
+        });
+        at = s.device;
+        bytes = s.output_bytes;
+    }
+    if plan.sink != at {
+        steps.push(StepKind::Transfer {
+            from: at as u32,
+            to: plan.sink as u32,
+            bytes,
+        });
+    }
+    steps
+}
+
+/// Events of the inference model (16 bytes, stored inline in the event list).
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    /// Generate the next arrival (at its base time minus the maximum jitter).
+    Gen,
+    /// A (jittered) arrival.
+    Arrive,
+    /// A partition finished on `dev`'s core `core`, started in device epoch `epoch`.
+    ComputeDone { dev: u32, core: u32, epoch: u32 },
+    /// Transmitter `tx` finished its current message.
+    TxDone { tx: u32 },
+    /// Request slot `req` reached the end of its current hop; `epoch` of the receiver.
+    HopArrive { req: u32, epoch: u32 },
+    /// What-if event number `i`.
+    Change(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Req {
+    arrival: Time,
+    id: u64,
+    step: u32,
+    route: u32,
+    hop: u32,
+}
+
+#[derive(Debug, Default)]
+struct DevState {
+    queue: VecDeque<u32>,
+    /// Request in service per core.
+    cores: Vec<Option<u32>>,
+    /// End time of the service per core.
+    ends: Vec<Time>,
+    epoch: u32,
+    busy_ns: u64,
+    tx_ns: u64,
+    rx_ns: u64,
+    jobs: u64,
+    max_queue: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TxCur {
+    req: u32,
+    link: u32,
+    from: u32,
+    to: u32,
+    link_epoch: u32,
+    from_epoch: u32,
+    to_epoch: u32,
+}
+
+#[derive(Debug, Default)]
+struct TxState {
+    queue: VecDeque<u32>,
+    current: Option<TxCur>,
+    busy_ns: u64,
+    max_queue: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+struct LinkAcc {
+    bytes: u64,
+    wire_bytes: u64,
+    messages: u64,
+    packets: u64,
+    retransmissions: u64,
+    airtime_ns: u64,
+}
+
+const NO_ROUTE: u32 = u32::MAX;
+const UNKNOWN: u32 = u32::MAX - 1;
+
+struct InferenceModel {
+    net: Network,
+    steps: Vec<StepKind>,
+    events: Vec<WhatIf>,
+    service: ServiceTime,
+    // arrivals
+    arrivals: ArrivalProcess,
+    target: usize,
+    generated: usize,
+    arrived: usize,
+    next_base: Time,
+    poisson_t_s: f64,
+    jitter_ns: Time,
+    rng_arrival: ChaCha8Rng,
+    rng_jitter: ChaCha8Rng,
+    rng_service: ChaCha8Rng,
+    rng_loss: ChaCha8Rng,
+    // requests
+    reqs: Vec<Req>,
+    free: Vec<u32>,
+    in_flight: usize,
+    // resources
+    devs: Vec<DevState>,
+    txs: Vec<TxState>,
+    link_epoch: Vec<u32>,
+    link_acc: Vec<LinkAcc>,
+    // routes: arena + cache indexed by step × devices + from
+    routes: Vec<Vec<Hop>>,
+    route_cache: Vec<u32>,
+    // results
+    latencies: LatencyRecorder,
+    deadline_ns: Option<f64>,
+    completed: u64,
+    dropped: u64,
+    deadline_misses: u64,
+    trace: Option<Vec<TraceRecord>>,
+}
+
+fn stream(seed: u64, s: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(s);
+    r
+}
+
+/// Exponential sample with the given mean (any unit), from a uniform in [0, 1).
+#[inline]
+fn exp_sample(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
+    -(1.0 - rng.random::<f64>()).ln() * mean
+}
+
+impl InferenceModel {
+    fn new(
+        plan: &InferencePlan,
+        net: Network,
+        workload: &SimWorkload,
+        events: &[WhatIf],
+        config: &SimConfig,
+    ) -> Self {
+        let steps = compile(plan);
+        let target = match &workload.arrivals {
+            ArrivalProcess::Trace { times_ns } => workload.requests.min(times_ns.len()),
+            _ => workload.requests,
+        };
+        let devs = net
+            .devices
+            .iter()
+            .map(|d| DevState {
+                cores: vec![None; d.cores.max(1) as usize],
+                ends: vec![0; d.cores.max(1) as usize],
+                ..Default::default()
+            })
+            .collect();
+        let ntx = net.media.len() + 2 * net.links.len();
+        InferenceModel {
+            txs: (0..ntx).map(|_| TxState::default()).collect(),
+            link_epoch: vec![0; net.links.len()],
+            link_acc: vec![LinkAcc::default(); net.links.len()],
+            routes: Vec::new(),
+            route_cache: vec![UNKNOWN; steps.len() * net.devices.len()],
+            devs,
+            steps,
+            events: events.to_vec(),
+            service: config.service,
+            arrivals: workload.arrivals.clone(),
+            target,
+            generated: 0,
+            arrived: 0,
+            next_base: 0,
+            poisson_t_s: 0.0,
+            jitter_ns: workload.jitter_ns,
+            rng_arrival: stream(config.seed, 1),
+            rng_jitter: stream(config.seed, 2),
+            rng_service: stream(config.seed, 3),
+            rng_loss: stream(config.seed, 4),
+            reqs: Vec::new(),
+            free: Vec::new(),
+            in_flight: 0,
+            latencies: LatencyRecorder::new(),
+            deadline_ns: config.max_latency_ms.map(|ms| ms * 1e6),
+            completed: 0,
+            dropped: 0,
+            deadline_misses: 0,
+            trace: config.trace.then(Vec::new),
+            net,
+        }
+    }
+
+    /// Base (unjittered) time of arrival number `self.generated`.
+    fn next_base_time(&mut self) -> Time {
+        let k = self.generated;
+        match &self.arrivals {
+            ArrivalProcess::Periodic { period_ns } => (k as u64).saturating_mul(*period_ns),
+            ArrivalProcess::Poisson { rate_hz } => {
+                let rate = *rate_hz;
+                self.poisson_t_s += exp_sample(&mut self.rng_arrival, 1.0 / rate);
+                (self.poisson_t_s * 1e9).round() as Time
+            }
+            ArrivalProcess::Trace { times_ns } => times_ns[k],
+        }
+    }
+
+    #[inline]
+    fn log(
+        &mut self,
+        time: Time,
+        req: u32,
+        kind: TraceKind,
+        device: Option<u32>,
+        link: Option<u32>,
+    ) {
+        if let Some(t) = &mut self.trace {
+            t.push(TraceRecord {
+                time_ns: time,
+                request: self.reqs[req as usize].id,
+                kind,
+                device,
+                link,
+            });
+        }
+    }
+
+    fn tx_of(&self, hop: Hop) -> usize {
+        let l = &self.net.links[hop.link];
+        match l.medium {
+            Some(m) => m,
+            None => self.net.media.len() + 2 * hop.link + usize::from(hop.from != l.a),
+        }
+    }
+
+    fn route_for(&mut self, step: usize, from: usize) -> Option<u32> {
+        let key = step * self.net.devices.len() + from;
+        let cached = self.route_cache[key];
+        if cached == NO_ROUTE {
+            return None;
+        }
+        if cached != UNKNOWN {
+            return Some(cached);
+        }
+        let StepKind::Transfer { to, bytes, .. } = self.steps[step] else {
+            unreachable!("routes are only asked for transfer steps")
+        };
+        let id = match self.net.route(from, to as usize, bytes) {
+            Some(r) => {
+                self.routes.push(r.hops);
+                (self.routes.len() - 1) as u32
+            }
+            None => NO_ROUTE,
+        };
+        self.route_cache[key] = id;
+        (id != NO_ROUTE).then_some(id)
+    }
+
+    fn topology_changed(&mut self) {
+        self.route_cache.fill(UNKNOWN);
+    }
+
+    fn check_done(&mut self, s: &mut Scheduler<Ev>) {
+        if self.in_flight == 0 && self.arrived == self.target {
+            s.stop();
+        }
+    }
+
+    fn drop_req(&mut self, r: u32, device: Option<u32>, link: Option<u32>, s: &mut Scheduler<Ev>) {
+        self.log(s.now(), r, TraceKind::Drop, device, link);
+        self.dropped += 1;
+        self.in_flight -= 1;
+        self.free.push(r);
+        self.check_done(s);
+    }
+
+    fn complete(&mut self, r: u32, s: &mut Scheduler<Ev>) {
+        let now = s.now();
+        let lat = now - self.reqs[r as usize].arrival;
+        self.log(now, r, TraceKind::Complete, Some(self.net_sink()), None);
+        self.latencies.record(lat);
+        if let Some(d) = self.deadline_ns {
+            if lat as f64 > d {
+                self.deadline_misses += 1;
+            }
+        }
+        self.completed += 1;
+        self.in_flight -= 1;
+        self.free.push(r);
+        self.check_done(s);
+    }
+
+    fn net_sink(&self) -> u32 {
+        match self.steps.last() {
+            Some(StepKind::Transfer { to, .. }) => *to,
+            Some(StepKind::Compute { device, .. }) => *device,
+            None => 0,
+        }
+    }
+
+    fn arrive(&mut self, s: &mut Scheduler<Ev>) {
+        let req = Req {
+            arrival: s.now(),
+            id: self.arrived as u64,
+            step: 0,
+            route: 0,
+            hop: 0,
+        };
+        let r = match self.free.pop() {
+            Some(r) => {
+                self.reqs[r as usize] = req;
+                r
+            }
+            None => {
+                self.reqs.push(req);
+                (self.reqs.len() - 1) as u32
+            }
+        };
+        self.in_flight += 1;
+        self.arrived += 1;
+        let src = match self.steps[0] {
+            StepKind::Transfer { from, .. } => from,
+            StepKind::Compute { device, .. } => device,
+        };
+        self.log(s.now(), r, TraceKind::Arrive, Some(src), None);
+        self.begin_step(r, s);
+    }
+
+    /// Starts the request's current step (completing it when all steps are done).
+    fn begin_step(&mut self, r: u32, s: &mut Scheduler<Ev>) {
+        let step = self.reqs[r as usize].step as usize;
+        if step == self.steps.len() {
+            self.complete(r, s);
+            return;
+        }
+        match self.steps[step] {
+            StepKind::Compute { device, ns } => self.enqueue_compute(r, device, ns, s),
+            StepKind::Transfer { from, .. } => match self.route_for(step, from as usize) {
+                None => self.drop_req(r, Some(from), None, s),
+                Some(route) => {
+                    let q = &mut self.reqs[r as usize];
+                    q.route = route;
+                    q.hop = 0;
+                    self.start_hop(r, s);
+                }
+            },
+        }
+    }
+
+    fn current_hop(&self, r: u32) -> Hop {
+        let q = &self.reqs[r as usize];
+        self.routes[q.route as usize][q.hop as usize]
+    }
+
+    fn hop_usable(&self, h: Hop) -> bool {
+        self.net.is_link_up(h.link) && self.net.is_device_up(h.from) && self.net.is_device_up(h.to)
+    }
+
+    /// Queues the request's current hop on its transmitter, rerouting from the hop's
+    /// sender when the hop became unusable.
+    fn start_hop(&mut self, r: u32, s: &mut Scheduler<Ev>) {
+        let mut hop = self.current_hop(r);
+        if !self.hop_usable(hop) {
+            let step = self.reqs[r as usize].step as usize;
+            let rerouted = if self.net.is_device_up(hop.from) {
+                self.route_for(step, hop.from)
+            } else {
+                None
+            };
+            match rerouted {
+                None => return self.drop_req(r, Some(hop.from as u32), Some(hop.link as u32), s),
+                Some(route) => {
+                    let q = &mut self.reqs[r as usize];
+                    q.route = route;
+                    q.hop = 0;
+                    hop = self.current_hop(r);
+                }
+            }
+        }
+        let tx = self.tx_of(hop);
+        let t = &mut self.txs[tx];
+        t.queue.push_back(r);
+        if t.current.is_none() {
+            self.pump(tx, s);
+        } else {
+            t.max_queue = t.max_queue.max(t.queue.len());
+        }
+    }
+
+    /// Starts the next valid message on an idle transmitter.
+    fn pump(&mut self, tx: usize, s: &mut Scheduler<Ev>) {
+        while self.txs[tx].current.is_none() {
+            let Some(r) = self.txs[tx].queue.pop_front() else {
+                return;
+            };
+            let hop = self.current_hop(r);
+            if !self.hop_usable(hop) {
+                self.start_hop(r, s); // reroute or drop
+                continue;
+            }
+            self.transmit(tx, r, hop, s);
+        }
+    }
+
+    fn transmit(&mut self, tx: usize, r: u32, hop: Hop, s: &mut Scheduler<Ev>) {
+        let step = self.reqs[r as usize].step as usize;
+        let StepKind::Transfer { bytes, .. } = self.steps[step] else {
+            unreachable!("hops belong to transfer steps")
+        };
+        let link = &self.net.links[hop.link];
+        let packets = link.packets(bytes);
+        let mut wire = link.wire_bytes(bytes);
+        let mut retrans = 0u64;
+        if link.loss > 0.0 {
+            let payload = link.payload_per_packet();
+            let header = link.header_bytes as u64;
+            for p in 0..packets {
+                let pkt = if p + 1 < packets {
+                    payload
+                } else {
+                    bytes - payload * (packets - 1)
+                } + header;
+                while self.rng_loss.random::<f64>() < link.loss {
+                    wire += pkt;
+                    retrans += 1;
+                }
+            }
+        }
+        let air = link.airtime_ns_wire(wire, self.net.bandwidth_factor(hop.link));
+        let acc = &mut self.link_acc[hop.link];
+        acc.bytes += bytes;
+        acc.wire_bytes += wire;
+        acc.messages += 1;
+        acc.packets += packets + retrans;
+        acc.retransmissions += retrans;
+        acc.airtime_ns += air;
+        self.devs[hop.from].tx_ns += air;
+        self.devs[hop.to].rx_ns += air;
+        self.txs[tx].busy_ns += air;
+        self.txs[tx].current = Some(TxCur {
+            req: r,
+            link: hop.link as u32,
+            from: hop.from as u32,
+            to: hop.to as u32,
+            link_epoch: self.link_epoch[hop.link],
+            from_epoch: self.devs[hop.from].epoch,
+            to_epoch: self.devs[hop.to].epoch,
+        });
+        self.log(
+            s.now(),
+            r,
+            TraceKind::TxStart,
+            Some(hop.from as u32),
+            Some(hop.link as u32),
+        );
+        s.schedule_in(air, Ev::TxDone { tx: tx as u32 });
+    }
+
+    fn tx_done(&mut self, tx: usize, s: &mut Scheduler<Ev>) {
+        let c = self.txs[tx]
+            .current
+            .take()
+            .expect("a transmitter finishes what it sent");
+        let (l, f, t) = (c.link as usize, c.from as usize, c.to as usize);
+        let ok = self.net.is_link_up(l)
+            && self.link_epoch[l] == c.link_epoch
+            && self.net.is_device_up(f)
+            && self.devs[f].epoch == c.from_epoch
+            && self.net.is_device_up(t)
+            && self.devs[t].epoch == c.to_epoch;
+        if ok {
+            self.log(s.now(), c.req, TraceKind::TxEnd, Some(c.from), Some(c.link));
+            let lat = self.net.links[l].latency_ns();
+            s.schedule_in(
+                lat,
+                Ev::HopArrive {
+                    req: c.req,
+                    epoch: c.to_epoch,
+                },
+            );
+        } else {
+            self.drop_req(c.req, Some(c.from), Some(c.link), s);
+        }
+        self.pump(tx, s);
+    }
+
+    fn hop_arrive(&mut self, r: u32, epoch: u32, s: &mut Scheduler<Ev>) {
+        let hop = self.current_hop(r);
+        if !self.net.is_device_up(hop.to) || self.devs[hop.to].epoch != epoch {
+            return self.drop_req(r, Some(hop.to as u32), Some(hop.link as u32), s);
+        }
+        self.log(
+            s.now(),
+            r,
+            TraceKind::HopArrive,
+            Some(hop.to as u32),
+            Some(hop.link as u32),
+        );
+        let q = &mut self.reqs[r as usize];
+        q.hop += 1;
+        if (q.hop as usize) < self.routes[q.route as usize].len() {
+            self.start_hop(r, s);
+        } else {
+            q.step += 1;
+            self.begin_step(r, s);
+        }
+    }
+
+    fn enqueue_compute(&mut self, r: u32, device: u32, ns: u64, s: &mut Scheduler<Ev>) {
+        let d = device as usize;
+        if !self.net.is_device_up(d) {
+            return self.drop_req(r, Some(device), None, s);
+        }
+        match self.devs[d].cores.iter().position(Option::is_none) {
+            Some(core) => self.start_compute(d, core, r, ns, s),
+            None => {
+                let dev = &mut self.devs[d];
+                dev.queue.push_back(r);
+                dev.max_queue = dev.max_queue.max(dev.queue.len());
+            }
+        }
+    }
+
+    fn start_compute(
+        &mut self,
+        d: usize,
+        core: usize,
+        r: u32,
+        mean_ns: u64,
+        s: &mut Scheduler<Ev>,
+    ) {
+        let ns = match self.service {
+            ServiceTime::Fixed => mean_ns,
+            ServiceTime::Exponential => {
+                exp_sample(&mut self.rng_service, mean_ns as f64).round() as u64
+            }
+        };
+        let dev = &mut self.devs[d];
+        dev.busy_ns += ns;
+        dev.cores[core] = Some(r);
+        dev.ends[core] = s.now() + ns;
+        let epoch = dev.epoch;
+        self.log(s.now(), r, TraceKind::ComputeStart, Some(d as u32), None);
+        s.schedule_in(
+            ns,
+            Ev::ComputeDone {
+                dev: d as u32,
+                core: core as u32,
+                epoch,
+            },
+        );
+    }
+
+    fn compute_done(&mut self, d: usize, core: usize, epoch: u32, s: &mut Scheduler<Ev>) {
+        if self.devs[d].epoch != epoch {
+            return; // the device failed meanwhile; the request was dropped then
+        }
+        let r = self.devs[d].cores[core]
+            .take()
+            .expect("a core finishes what it started");
+        self.devs[d].jobs += 1;
+        self.log(s.now(), r, TraceKind::ComputeEnd, Some(d as u32), None);
+        if let Some(next) = self.devs[d].queue.pop_front() {
+            let step = self.reqs[next as usize].step as usize;
+            let StepKind::Compute { ns, .. } = self.steps[step] else {
+                unreachable!("compute queues hold compute steps")
+            };
+            self.start_compute(d, core, next, ns, s);
+        }
+        self.reqs[r as usize].step += 1;
+        self.begin_step(r, s);
+    }
+
+    fn apply(&mut self, change: Change, s: &mut Scheduler<Ev>) {
+        match change {
+            Change::DeviceDown(d) => {
+                if !self.net.is_device_up(d) {
+                    return;
+                }
+                self.net.set_device_up(d, false);
+                let now = s.now();
+                let dev = &mut self.devs[d];
+                dev.epoch += 1;
+                let mut lost: Vec<u32> = Vec::new();
+                for (c, end) in dev.cores.iter_mut().zip(&dev.ends) {
+                    if let Some(r) = c.take() {
+                        dev.busy_ns -= end - now; // the rest of the service never ran
+                        lost.push(r);
+                    }
+                }
+                lost.extend(dev.queue.drain(..));
+                for r in lost {
+                    self.drop_req(r, Some(d as u32), None, s);
+                }
+            }
+            Change::DeviceUp(d) => self.net.set_device_up(d, true),
+            Change::LinkDown(l) => {
+                if self.net.is_link_up(l) {
+                    self.net.set_link_up(l, false);
+                    self.link_epoch[l] += 1;
+                }
+            }
+            Change::LinkUp(l) => self.net.set_link_up(l, true),
+            Change::LinkBandwidth(l, f) => self.net.set_bandwidth_factor(l, f),
+        }
+        self.topology_changed();
+    }
+
+    fn gen(&mut self, s: &mut Scheduler<Ev>) {
+        let base = self.next_base;
+        self.generated += 1;
+        if self.jitter_ns == 0 {
+            self.arrive(s);
+        } else {
+            let j = self.jitter_ns;
+            let shift = self.rng_jitter.random_range(0..=2 * j);
+            let at = (base + shift).saturating_sub(j);
+            s.schedule_at(at, Ev::Arrive)
+                .expect("arrivals are generated at least the maximum jitter ahead");
+        }
+        if self.generated < self.target {
+            self.next_base = self.next_base_time().max(base);
+            s.schedule_at(self.next_base.saturating_sub(self.jitter_ns), Ev::Gen)
+                .expect("base times are non-decreasing");
+        }
+    }
+
+    fn report(&mut self, horizon: Time, events_processed: u64) -> SimReport {
+        let h_s = horizon as f64 * 1e-9;
+        let frac = |ns: u64, n: f64| {
+            if horizon == 0 {
+                0.0
+            } else {
+                ns as f64 / (n * horizon as f64)
+            }
+        };
+        let mut devices = BTreeMap::new();
+        let mut energy_total = 0.0;
+        let mut first: Option<(f64, String)> = None;
+        for (d, st) in self.net.devices.iter().zip(&self.devs) {
+            let e = device_energy(d, st.busy_ns, st.tx_ns, st.rx_ns, horizon);
+            energy_total += e.total_mj;
+            let life = lifetime_s(d.battery_mj, e.total_mj, horizon);
+            if let Some(l) = life {
+                if first.as_ref().is_none_or(|(f, _)| l < *f) {
+                    first = Some((l, d.id.clone()));
+                }
+            }
+            devices.insert(
+                d.id.clone(),
+                DeviceReport {
+                    busy_fraction: frac(st.busy_ns, d.cores.max(1) as f64),
+                    energy_mj: e.total_mj,
+                    lifetime_s: life,
+                    energy: e,
+                    busy_ns: st.busy_ns,
+                    tx_ns: st.tx_ns,
+                    rx_ns: st.rx_ns,
+                    jobs: st.jobs,
+                    max_queue: st.max_queue,
+                },
+            );
+        }
+        let mut links = BTreeMap::new();
+        let nm = self.net.media.len();
+        for (i, (l, acc)) in self.net.links.iter().zip(&self.link_acc).enumerate() {
+            let txs: Vec<&TxState> = match l.medium {
+                Some(m) => vec![&self.txs[m]],
+                None => vec![&self.txs[nm + 2 * i], &self.txs[nm + 2 * i + 1]],
+            };
+            let busy = txs.iter().map(|t| t.busy_ns).max().unwrap_or(0);
+            links.insert(
+                format!("{}-{}", self.net.devices[l.a].id, self.net.devices[l.b].id),
+                LinkReport {
+                    bytes: acc.bytes,
+                    wire_bytes: acc.wire_bytes,
+                    utilisation: frac(busy, 1.0),
+                    messages: acc.messages,
+                    packets: acc.packets,
+                    retransmissions: acc.retransmissions,
+                    airtime_ns: acc.airtime_ns,
+                    max_queue: txs.iter().map(|t| t.max_queue).max().unwrap_or(0),
+                },
+            );
+        }
+        SimReport {
+            latency_ms: self.latencies.summary(),
+            percentile_method: if self.latencies.is_exact() {
+                "exact nearest-rank"
+            } else {
+                "hdr nearest-rank"
+            },
+            requests: self.target as u64,
+            completed: self.completed,
+            dropped: self.dropped,
+            deadline_misses: self.deadline_misses,
+            throughput_per_s: if horizon == 0 {
+                0.0
+            } else {
+                self.completed as f64 / h_s
+            },
+            energy_mj_per_inference: (self.completed > 0)
+                .then(|| energy_total / self.completed as f64),
+            energy_mj: energy_total,
+            network_lifetime_s: first.as_ref().map(|f| f.0),
+            first_to_die: first.map(|f| f.1),
+            horizon_s: h_s,
+            devices,
+            links,
+            events_processed,
+        }
+    }
+}
+
+impl Model for InferenceModel {
+    type Event = Ev;
+
+    fn handle(&mut self, event: Ev, s: &mut Scheduler<Ev>) {
+        match event {
+            Ev::Gen => self.gen(s),
+            Ev::Arrive => self.arrive(s),
+            Ev::ComputeDone { dev, core, epoch } => {
+                self.compute_done(dev as usize, core as usize, epoch, s)
+            }
+            Ev::TxDone { tx } => self.tx_done(tx as usize, s),
+            Ev::HopArrive { req, epoch } => self.hop_arrive(req, epoch, s),
+            Ev::Change(i) => {
+                let c = self.events[i as usize].change;
+                self.apply(c, s);
+            }
+        }
+    }
+}
