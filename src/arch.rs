@@ -16,9 +16,13 @@
 //! assert_eq!(shapes.last().unwrap(), &vec![4]);
 //! ```
 
+pub mod cost;
 mod layer;
 mod shape;
+pub mod space;
+pub mod sram;
 
+pub use cost::{arch_cost, layer_costs, ArchCost, LayerCost};
 pub use layer::{Layer, Padding};
 pub use shape::{conv_out_len, pool_out_len, ShapeError};
 

@@ -3,6 +3,7 @@
 pub mod energy;
 pub mod engine;
 pub mod inference;
+pub mod overrides;
 pub mod queue;
 pub mod report;
 pub mod trace;
@@ -47,6 +48,9 @@ pub enum SimError {
     /// Bad link parameters.
     #[error("invalid link {0}")]
     InvalidLink(String),
+    /// Bad `--set` override.
+    #[error("invalid override {0}")]
+    Override(String),
     /// Bad what-if event.
     #[error("invalid event: {0}")]
     InvalidEvent(String),

@@ -925,3 +925,42 @@ impl Model for InferenceModel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compile_skips_same_device_cuts_and_counts_exchanged_bytes() {
+        let st = |device, output_bytes| Stage {
+            device,
+            compute_ns: 1,
+            output_bytes,
+        };
+        let plan = InferencePlan {
+            source: 0,
+            sink: 2,
+            input_bytes: 600,
+            stages: vec![st(0, 100), st(0, 50), st(1, 4)],
+        };
+        // input stays on 0, the 0→0 cut is free, 50 bytes go 0→1, 4 bytes 1→2
+        assert_eq!(plan.exchanged_bytes(), 54);
+        let kinds: Vec<bool> = compile(&plan)
+            .iter()
+            .map(|s| matches!(s, StepKind::Transfer { .. }))
+            .collect();
+        assert_eq!(kinds, [false, false, true, false, true]);
+        assert!(matches!(
+            plan.validate(2),
+            Err(SimError::DeviceIndex {
+                index: 2,
+                devices: 2
+            })
+        ));
+        let empty = InferencePlan {
+            stages: vec![],
+            ..plan
+        };
+        assert!(matches!(empty.validate(3), Err(SimError::EmptyPlan)));
+    }
+}

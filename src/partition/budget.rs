@@ -1,0 +1,137 @@
+//! Budget checks: partition flash and SRAM against their devices.
+
+use super::PartitionCosts;
+use crate::network::Network;
+use std::fmt;
+
+/// A device resource with a budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// Program memory (`flash_bytes`).
+    Flash,
+    /// Data memory (`sram_bytes`).
+    Sram,
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Resource::Flash => "flash",
+            Resource::Sram => "SRAM",
+        })
+    }
+}
+
+/// One device whose partitions need more of a resource than it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetViolation {
+    /// Device index.
+    pub device: usize,
+    /// Device id.
+    pub device_id: String,
+    pub resource: Resource,
+    /// Bytes needed: Σ over the partitions on the device.
+    pub used_bytes: u64,
+    /// Bytes available.
+    pub budget_bytes: u64,
+    /// Partitions on the device.
+    pub partitions: Vec<usize>,
+}
+
+impl BudgetViolation {
+    /// `used - budget`, bytes.
+    pub fn excess_bytes(&self) -> u64 {
+        self.used_bytes.saturating_sub(self.budget_bytes)
+    }
+    /// `excess / budget` (∞ for a zero budget).
+    pub fn relative_excess(&self) -> f64 {
+        self.excess_bytes() as f64 / self.budget_bytes as f64
+    }
+}
+
+impl fmt::Display for BudgetViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "device {:?}: {} {} B > budget {} B (+{} B, partitions {:?})",
+            self.device_id,
+            self.resource,
+            self.used_bytes,
+            self.budget_bytes,
+            self.excess_bytes(),
+            self.partitions
+        )
+    }
+}
+
+/// Every flash and SRAM violation, per device (partitions sharing a device are summed:
+/// each keeps its own weights and arena), in device order, flash before SRAM.
+pub fn check_budgets(costs: &PartitionCosts, network: &Network) -> Vec<BudgetViolation> {
+    let mut out = Vec::new();
+    let mut devices: Vec<usize> = costs.partitions.iter().map(|p| p.device).collect();
+    devices.sort_unstable();
+    devices.dedup();
+    for d in devices {
+        let dev = &network.devices[d];
+        let parts: Vec<usize> = costs
+            .partitions
+            .iter()
+            .filter(|p| p.device == d)
+            .map(|p| p.index)
+            .collect();
+        let flash: u64 = parts.iter().map(|&i| costs.partitions[i].flash_bytes).sum();
+        let sram: u64 = parts
+            .iter()
+            .map(|&i| costs.partitions[i].peak_sram_bytes)
+            .sum();
+        for (resource, used, budget) in [
+            (Resource::Flash, flash, dev.flash_bytes),
+            (Resource::Sram, sram, dev.sram_bytes),
+        ] {
+            if used > budget {
+                out.push(BudgetViolation {
+                    device: d,
+                    device_id: dev.id.clone(),
+                    resource,
+                    used_bytes: used,
+                    budget_bytes: budget,
+                    partitions: parts.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::device;
+    use crate::partition::{costs, Candidate};
+    use crate::scenario::DType;
+
+    #[test]
+    fn shared_device_sums_and_reports_amounts() {
+        let cand: Candidate = ron::from_str(
+            "Candidate(arch: Arch(input: [100, 6], layers: [Conv1d(filters: 16, kernel: 5), ReLU,
+             MaxPool1d(size: 2), Conv1d(filters: 32, kernel: 5), ReLU, GlobalAvgPool,
+             Dense(units: 4)]), cuts: [2, 5], map: [\"a\", \"b\", \"a\"])",
+        )
+        .unwrap();
+        let mut a = device("a");
+        a.sram_bytes = 1000;
+        a.flash_bytes = 100;
+        let net = Network::new(vec![a, device("b")], vec![], vec![]);
+        let c = costs(&cand, &net, DType::Int8).unwrap();
+        let v = check_budgets(&c, &net);
+        assert_eq!(v.len(), 2);
+        let flash = c.partitions[0].flash_bytes + c.partitions[2].flash_bytes;
+        assert_eq!(v[0].resource, Resource::Flash);
+        assert_eq!(v[0].used_bytes, flash);
+        assert_eq!(v[0].excess_bytes(), flash - 100);
+        assert_eq!(v[0].partitions, vec![0, 2]);
+        let sram = c.partitions[0].peak_sram_bytes + c.partitions[2].peak_sram_bytes;
+        assert_eq!((v[1].resource, v[1].used_bytes), (Resource::Sram, sram));
+        assert!(v[1].to_string().starts_with("device \"a\": SRAM"));
+    }
+}

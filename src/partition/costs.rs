@@ -1,0 +1,220 @@
+//! Per-partition costs of a candidate.
+
+use super::{check_map_len, partition_ranges, validate_cuts, Candidate, PartitionError};
+use crate::arch::cost::{layer_costs, LayerCost};
+use crate::arch::sram::{cut_bytes_with, last_use, peak_sram_with};
+use crate::arch::Arch;
+use crate::network::{Device, Network};
+use crate::scenario::DType;
+use std::ops::Range;
+
+/// Costs of one partition on its device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionCost {
+    /// Partition index (0-based, execution order).
+    pub index: usize,
+    /// Device index into `Network::devices`.
+    pub device: usize,
+    /// Layers it runs.
+    pub layers: Range<usize>,
+    /// Compute time on its device, ns: Σ over deployed layers of [`layer_time_ns`].
+    pub compute_ns: u64,
+    /// Deployment flash of its layers, bytes.
+    pub flash_bytes: u64,
+    /// Peak SRAM including the receive buffer, bytes.
+    pub peak_sram_bytes: u64,
+    /// Peak SRAM with in-place `ReLU`/`ReLU6`/`BatchNorm`, bytes.
+    pub peak_sram_inplace_bytes: u64,
+    /// Receive buffer of the incoming cut (0 for partition 0), bytes.
+    pub receive_bytes: u64,
+    /// Multiply-accumulates per inference.
+    pub macs: u64,
+    /// Deployed parameters.
+    pub params: u64,
+    /// Bytes entering the partition: the network input for partition 0, else every
+    /// tensor crossing its incoming cut.
+    pub input_bytes: u64,
+    /// Bytes leaving it: every tensor crossing its outgoing cut, or the network output
+    /// for the last partition.
+    pub output_bytes: u64,
+}
+
+/// Costs of every partition of a candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionCosts {
+    /// Deployment dtype used.
+    pub dtype: DType,
+    /// Per-layer costs of the whole network.
+    pub layers: Vec<LayerCost>,
+    /// Partitions in execution order.
+    pub partitions: Vec<PartitionCost>,
+    /// Bytes of the network input tensor.
+    pub input_bytes: u64,
+    /// Bytes of the network output tensor.
+    pub output_bytes: u64,
+    /// Bytes crossing each cut (`cut_bytes[i]` for `cuts[i]`), residual tensors included.
+    pub cut_bytes: Vec<u64>,
+}
+
+impl PartitionCosts {
+    /// Σ flash of all partitions, bytes.
+    pub fn total_flash(&self) -> u64 {
+        self.partitions.iter().map(|p| p.flash_bytes).sum()
+    }
+    /// Largest partition peak SRAM, bytes.
+    pub fn max_sram(&self) -> u64 {
+        self.partitions
+            .iter()
+            .map(|p| p.peak_sram_bytes)
+            .max()
+            .unwrap_or(0)
+    }
+    /// Σ MACs of all partitions.
+    pub fn total_macs(&self) -> u64 {
+        self.partitions.iter().map(|p| p.macs).sum()
+    }
+    /// Σ compute time of all partitions, ns (the end-to-end compute on idle devices).
+    pub fn total_compute_ns(&self) -> u64 {
+        self.partitions.iter().map(|p| p.compute_ns).sum()
+    }
+}
+
+/// Time of one deployed layer on `device`, ns:
+/// `round(layer_overhead_us × 1000) + ceil(macs × 10⁹ / mac_per_s)`.
+pub fn layer_time_ns(macs: u64, device: &Device) -> u64 {
+    let overhead = (device.layer_overhead_us * 1000.0).round().max(0.0) as u64;
+    let mac_ns = if macs == 0 {
+        0
+    } else {
+        (macs as f64 * 1e9 / device.mac_per_s).ceil() as u64
+    };
+    overhead.saturating_add(mac_ns)
+}
+
+/// Costs of `candidate` on `network` in `dtype`: validates the candidate (shapes, cuts,
+/// map) and resolves its device ids.
+pub fn costs(
+    candidate: &Candidate,
+    network: &Network,
+    dtype: DType,
+) -> Result<PartitionCosts, PartitionError> {
+    let devices = candidate.device_indices(network)?;
+    costs_on(&candidate.arch, &candidate.cuts, &devices, network, dtype)
+}
+
+/// Costs of `arch` cut at `cuts` with partition `p` on device index `devices[p]`
+/// (the index form used by the search, which holds device indices rather than ids).
+pub fn costs_on(
+    arch: &Arch,
+    cuts: &[usize],
+    devices: &[usize],
+    network: &Network,
+    dtype: DType,
+) -> Result<PartitionCosts, PartitionError> {
+    validate_cuts(cuts, arch.layers.len())?;
+    check_map_len(cuts, devices.len())?;
+    if let Some((partition, &d)) = devices
+        .iter()
+        .enumerate()
+        .find(|(_, &d)| d >= network.devices.len())
+    {
+        return Err(PartitionError::UnknownDevice {
+            partition,
+            id: format!("#{d}"),
+        });
+    }
+    let layers = layer_costs(arch, dtype)?;
+    let last = last_use(arch);
+    let n = layers.len();
+    let input_bytes = cut_bytes_with(arch, &layers, &last, 0, dtype);
+    let output_bytes = layers[n - 1].output_bytes;
+    let cut_bytes: Vec<u64> = cuts
+        .iter()
+        .map(|&c| cut_bytes_with(arch, &layers, &last, c, dtype))
+        .collect();
+    let ranges = partition_ranges(cuts, n);
+    let mut partitions = Vec::with_capacity(ranges.len());
+    for (index, range) in ranges.into_iter().enumerate() {
+        let device = devices[index];
+        let dev = &network.devices[device];
+        let sram = peak_sram_with(arch, &layers, &last, range.clone(), dtype);
+        let slice = &layers[range.clone()];
+        let mut p = PartitionCost {
+            index,
+            device,
+            layers: range,
+            compute_ns: 0,
+            flash_bytes: 0,
+            peak_sram_bytes: sram.bytes,
+            peak_sram_inplace_bytes: sram.inplace_bytes,
+            receive_bytes: sram.receive_bytes,
+            macs: 0,
+            params: 0,
+            input_bytes: if index == 0 {
+                input_bytes
+            } else {
+                cut_bytes[index - 1]
+            },
+            output_bytes: cut_bytes.get(index).copied().unwrap_or(output_bytes),
+        };
+        for l in slice.iter().filter(|l| l.deployed()) {
+            p.compute_ns = p.compute_ns.saturating_add(layer_time_ns(l.macs, dev));
+            p.flash_bytes += l.flash_bytes;
+            p.macs += l.macs;
+            p.params += l.deploy_params;
+        }
+        partitions.push(p);
+    }
+    Ok(PartitionCosts {
+        dtype,
+        layers,
+        partitions,
+        input_bytes,
+        output_bytes,
+        cut_bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::tests::device;
+
+    #[test]
+    fn har_s_two_partitions() {
+        let cand: Candidate = ron::from_str(
+            "Candidate(arch: Arch(input: [100, 6], layers: [Conv1d(filters: 16, kernel: 5), ReLU,
+             MaxPool1d(size: 2), Conv1d(filters: 32, kernel: 5), ReLU, GlobalAvgPool,
+             Dense(units: 4)]), cuts: [3], map: [\"a\", \"b\"])",
+        )
+        .unwrap();
+        let mut a = device("a");
+        a.mac_per_s = 64e6;
+        a.layer_overhead_us = 10.0;
+        let net = Network::new(vec![a, device("b")], vec![], vec![]);
+        let c = costs(&cand, &net, DType::Int8).unwrap();
+        assert_eq!(c.input_bytes, 600);
+        assert_eq!(c.cut_bytes, vec![48 * 16]);
+        assert_eq!(c.output_bytes, 4);
+        let p0 = &c.partitions[0];
+        assert_eq!(p0.layers, 0..3);
+        assert_eq!(p0.macs, 46_080);
+        // 3 layers × 10 µs + 46080 / 64e6 s = 30 µs + 720 µs
+        assert_eq!(p0.compute_ns, 750_000);
+        assert_eq!((p0.input_bytes, p0.output_bytes), (600, 768));
+        // layer 0: 600 + 1536 + 120 scratch = 2256; layer 1 (ReLU): 1536 + 1536 = 3072
+        assert_eq!(p0.peak_sram_bytes, 3072);
+        // in place: ReLU = 1536; pool 1536 + 768 = 2304 > 2256
+        assert_eq!(p0.peak_sram_inplace_bytes, 2304);
+        let p1 = &c.partitions[1];
+        assert_eq!(p1.device, 1);
+        assert_eq!(p1.receive_bytes, 768);
+        // layer 3: in 768 + out 44*32 = 1408 + scratch 2*16*5*2 = 320 -> 2496;
+        // layer 4 (ReLU): 1408 + 1408 = 2816; plus the 768-byte receive buffer
+        assert_eq!(p1.peak_sram_bytes, 2816 + 768);
+        assert_eq!(p1.peak_sram_inplace_bytes, 2496 + 768);
+        // 4 layers × 10 µs + (112640 + 128) MACs / 1e8 → 1_127_680 ns
+        assert_eq!(p1.compute_ns, 40_000 + 1_126_400 + 1_280);
+        assert_eq!(c.total_macs(), 46_080 + 112_640 + 128);
+    }
+}
