@@ -170,3 +170,20 @@ fn spea2_reaches_pymoo_hypervolume() {
         assert!(hv >= target - 2e-3, "{name}: {hv} < {target}");
     }
 }
+
+#[test]
+fn hv_cli_scores_a_csv_and_reports_line_numbers() {
+    use crate::cli_support::{run as cli, stderr, stdout};
+    let f = crate::cli_support::repo("tests/fixtures/hv/three_3d.csv");
+    let f = f.to_str().unwrap();
+    let o = cli(&["hv", f, "--ref", "2,2,2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["hv"].as_f64().unwrap(), 4.0);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "1,2\n3,x\n").unwrap();
+    let o = cli(&["hv", bad.to_str().unwrap(), "--ref", "5,5"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bad.csv:2"), "{}", stderr(&o));
+}
