@@ -2,9 +2,11 @@
 //! link timing (packetisation, airtime, per-hop latency), shared media and
 //! least-latency routing. What-if events change its state over time.
 
+use crate::scenario::LoadedScenario;
 use petgraph::graph::{NodeIndex, UnGraph};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Mutex;
 
 /// A device with its profile resolved (scenario overrides applied).
 #[derive(Debug, Clone, PartialEq)]
@@ -109,8 +111,15 @@ pub struct Route {
     pub latency_ns: u64,
 }
 
+/// Key of the route cache: (from, to, message bytes).
+type RouteKey = (usize, usize, u64);
+
 /// The topology with its current state (which devices/links are up, bandwidth factors).
-#[derive(Debug, Clone)]
+///
+/// Routes are cached per (from, to, bytes); every `set_*` method clears the cache, so a
+/// cached route always reflects the current state. The cache sits behind a `Mutex`, so a
+/// `&Network` can be shared between threads.
+#[derive(Debug)]
 pub struct Network {
     pub devices: Vec<Device>,
     pub links: Vec<Link>,
@@ -120,6 +129,30 @@ pub struct Network {
     device_up: Vec<bool>,
     link_up: Vec<bool>,
     bandwidth_factor: Vec<f64>,
+    routes: Mutex<HashMap<RouteKey, Option<Route>>>,
+}
+
+impl Clone for Network {
+    fn clone(&self) -> Self {
+        Network {
+            devices: self.devices.clone(),
+            links: self.links.clone(),
+            media: self.media.clone(),
+            graph: self.graph.clone(),
+            device_up: self.device_up.clone(),
+            link_up: self.link_up.clone(),
+            bandwidth_factor: self.bandwidth_factor.clone(),
+            routes: Mutex::new(self.route_cache().clone()),
+        }
+    }
+}
+
+impl LoadedScenario {
+    /// The scenario's network with every device and link up (see
+    /// [`Network::from_scenario`]).
+    pub fn network(&self) -> Network {
+        Network::from_scenario(self)
+    }
 }
 
 impl Network {
@@ -142,7 +175,144 @@ impl Network {
             device_up: vec![true; nd],
             link_up: vec![true; nl],
             bandwidth_factor: vec![1.0; nl],
+            routes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Builds the network of a loaded (validated) scenario: devices in scenario order
+    /// with their resolved profiles, links in scenario order; links that name the same
+    /// `medium` share one transmitter index into [`Network::media`] (media are numbered
+    /// in order of first appearance).
+    pub fn from_scenario(loaded: &LoadedScenario) -> Network {
+        let s = &loaded.scenario;
+        let devices: Vec<Device> = s
+            .devices
+            .iter()
+            .zip(&loaded.device_profiles)
+            .map(|(d, p)| Device {
+                id: d.id.clone(),
+                profile: d.profile.clone(),
+                flash_bytes: p.flash_bytes,
+                sram_bytes: p.sram_bytes,
+                mac_per_s: p.mac_per_s,
+                layer_overhead_us: p.layer_overhead_us,
+                active_mw: p.active_mw,
+                idle_mw: p.idle_mw,
+                tx_mw: p.tx_mw,
+                rx_mw: p.rx_mw,
+                battery_mj: p.battery_mj,
+                cores: p.cores,
+                energy_budget_mj: d.energy_budget_mj,
+            })
+            .collect();
+        let index = |id: &str| devices.iter().position(|d| d.id == id);
+        let mut media: Vec<String> = Vec::new();
+        let mut links = Vec::with_capacity(s.links.len());
+        for (l, p) in s.links.iter().zip(&loaded.link_profiles) {
+            let (Some(a), Some(b)) = (index(&l.a), index(&l.b)) else {
+                continue; // impossible after validation
+            };
+            let medium = p
+                .medium
+                .as_ref()
+                .map(|m| match media.iter().position(|x| x == m) {
+                    Some(i) => i,
+                    None => {
+                        media.push(m.clone());
+                        media.len() - 1
+                    }
+                });
+            links.push(Link {
+                a,
+                b,
+                profile: l.profile.clone(),
+                bandwidth_bps: p.bandwidth_bps,
+                latency_ms: p.latency_ms,
+                mtu_bytes: p.mtu_bytes,
+                header_bytes: p.header_bytes,
+                loss: p.loss,
+                medium,
+            });
+        }
+        Network::new(devices, links, media)
+    }
+
+    fn route_cache(&self) -> std::sync::MutexGuard<'_, HashMap<RouteKey, Option<Route>>> {
+        // A poisoned cache only means another thread panicked mid-insert; the map is
+        // still a valid cache.
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn invalidate_routes(&self) {
+        self.route_cache().clear();
+    }
+
+    /// The topology as a Graphviz `graph` (devices as nodes labelled with profile,
+    /// links as edges labelled with profile and effective kb/s; links on a shared medium
+    /// are dashed and name it).
+    pub fn to_dot(&self, name: &str) -> String {
+        use std::fmt::Write;
+        let q = |s: &str| {
+            let e = s
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("\"{e}\"")
+        };
+        let mut o = String::new();
+        let _ = writeln!(o, "graph {} {{", q(name));
+        let _ = writeln!(o, "  node [shape=box];");
+        for d in &self.devices {
+            let label = format!("{}\n{}", d.id, d.profile);
+            let _ = writeln!(o, "  {} [label={}];", q(&d.id), q(&label));
+        }
+        for l in &self.links {
+            let mut label = format!("{} {:.0} kb/s", l.profile, l.bandwidth_bps / 1e3);
+            let mut style = String::new();
+            if let Some(m) = l.medium {
+                label.push_str(&format!(" [{}]", self.media[m]));
+                style = ", style=dashed".into();
+            }
+            let _ = writeln!(
+                o,
+                "  {} -- {} [label={}{}];",
+                q(&self.devices[l.a].id),
+                q(&self.devices[l.b].id),
+                q(&label),
+                style
+            );
+        }
+        o.push_str("}\n");
+        o
+    }
+
+    /// Number of cached routes (for tests and diagnostics).
+    pub fn cached_routes(&self) -> usize {
+        self.route_cache().len()
+    }
+
+    /// Links sharing medium `m` (indices into [`Network::links`]).
+    pub fn links_on_medium(&self, m: usize) -> Vec<usize> {
+        (0..self.links.len())
+            .filter(|&i| self.links[i].medium == Some(m))
+            .collect()
+    }
+
+    /// Transmitter index of a link traversed from `from`: links on a shared medium use
+    /// the medium's transmitter (`links.len() * 2 + medium`), other links have one
+    /// transmitter per direction (`2 * link + (from == b)`). Total transmitters:
+    /// [`Network::transmitters`].
+    pub fn transmitter(&self, link: usize, from: usize) -> usize {
+        let l = &self.links[link];
+        match l.medium {
+            Some(m) => self.links.len() * 2 + m,
+            None => 2 * link + usize::from(from == l.b),
+        }
+    }
+
+    /// Number of transmitter indices ([`Network::transmitter`] is below it).
+    pub fn transmitters(&self) -> usize {
+        self.links.len() * 2 + self.media.len()
     }
 
     /// Index of the device with this id.
@@ -172,13 +342,22 @@ impl Network {
         self.bandwidth_factor[l]
     }
     pub fn set_device_up(&mut self, d: usize, up: bool) {
-        self.device_up[d] = up;
+        if self.device_up[d] != up {
+            self.device_up[d] = up;
+            self.invalidate_routes();
+        }
     }
     pub fn set_link_up(&mut self, l: usize, up: bool) {
-        self.link_up[l] = up;
+        if self.link_up[l] != up {
+            self.link_up[l] = up;
+            self.invalidate_routes();
+        }
     }
     pub fn set_bandwidth_factor(&mut self, l: usize, factor: f64) {
-        self.bandwidth_factor[l] = factor;
+        if self.bandwidth_factor[l] != factor {
+            self.bandwidth_factor[l] = factor;
+            self.invalidate_routes();
+        }
     }
 
     /// Least-latency route for a message of `bytes` from `from` to `to` over the
@@ -186,7 +365,20 @@ impl Network {
     /// Ties are broken by the lower device index, so routes are deterministic.
     /// `from == to` gives an empty route; `None` when `to` is unreachable or either
     /// endpoint is down.
+    /// Results are cached per (from, to, bytes) until the state changes.
     pub fn route(&self, from: usize, to: usize, bytes: u64) -> Option<Route> {
+        if let Some(r) = self.route_cache().get(&(from, to, bytes)) {
+            return r.clone();
+        }
+        let r = self.compute_route(from, to, bytes);
+        self.route_cache().insert((from, to, bytes), r.clone());
+        r
+    }
+
+    fn compute_route(&self, from: usize, to: usize, bytes: u64) -> Option<Route> {
+        if from >= self.devices.len() || to >= self.devices.len() {
+            return None;
+        }
         if !self.device_up[from] || !self.device_up[to] {
             return None;
         }
@@ -310,5 +502,54 @@ pub(crate) mod tests {
         assert_eq!(down.route(0, 2, 1000).unwrap().hops.len(), 1);
         down.set_link_up(0, false);
         assert!(down.route(0, 2, 1000).is_none());
+    }
+
+    #[test]
+    fn route_cache_is_invalidated_by_state_changes() {
+        let mut net = Network::new(
+            vec![device("a"), device("b"), device("c")],
+            vec![
+                link(0, 1, 1e6, 1.0),
+                link(1, 2, 1e6, 1.0),
+                link(0, 2, 1e6, 5.0),
+            ],
+            vec![],
+        );
+        let r = net.route(0, 2, 100).unwrap();
+        // 100 B = 2 packets of ≤ 80 B + 20 B header = 140 B on the wire;
+        // 2 hops: 2 × (140 B × 8 / 1e6 b/s + 1 ms) = 2 × 2.12 ms
+        assert_eq!((r.hops.len(), r.latency_ns), (2, 4_240_000));
+        assert_eq!(net.cached_routes(), 1);
+        assert_eq!(net.route(0, 2, 100).unwrap(), r);
+        assert_eq!(net.cached_routes(), 1);
+        net.set_bandwidth_factor(0, 0.01);
+        assert_eq!(net.cached_routes(), 0);
+        // slow first hop (112 ms): the direct link wins (1.12 + 5 ms)
+        let d = net.route(0, 2, 100).unwrap();
+        assert_eq!((d.hops.len(), d.latency_ns), (1, 6_120_000));
+        net.set_link_up(2, false);
+        assert_eq!(net.route(0, 2, 100).unwrap().hops.len(), 2);
+        net.set_device_up(1, false);
+        assert!(net.route(0, 2, 100).is_none());
+        assert!(net.route(0, 7, 100).is_none());
+    }
+
+    #[test]
+    fn transmitters_per_direction_and_per_medium() {
+        let mut l1 = link(0, 1, 1e6, 1.0);
+        let mut l2 = link(2, 1, 1e6, 1.0);
+        l1.medium = Some(0);
+        l2.medium = Some(0);
+        let net = Network::new(
+            vec![device("a"), device("b"), device("c")],
+            vec![l1, l2, link(1, 2, 1e6, 1.0)],
+            vec!["air".into()],
+        );
+        assert_eq!(net.transmitters(), 7);
+        assert_eq!(net.transmitter(0, 0), 6);
+        assert_eq!(net.transmitter(1, 1), 6);
+        assert_eq!(net.transmitter(2, 1), 4);
+        assert_eq!(net.transmitter(2, 2), 5);
+        assert_eq!(net.links_on_medium(0), vec![0, 1]);
     }
 }
