@@ -29,11 +29,13 @@
 mod compare;
 mod markdown;
 mod normalise;
+mod outcome;
 mod plot;
 mod run;
 mod table;
 
 pub use compare::{compare_runs, comparison_table, write_comparison, Comparison, RunComparison};
+pub use outcome::{run_from_outcome, write_candidates};
 pub use normalise::{knee_index, non_dominated, Normalisation, REFERENCE_POINT};
 pub use run::{
     ConstraintSlack, DeviceSummary, FrontMember, GenerationRecord, HistoryRow, PartitionSummary,
@@ -53,6 +55,19 @@ pub trait Indicators {
     /// Inverted generational distance of `points` to `reference_front` (mean Euclidean
     /// distance from each reference point to its nearest point of `points`).
     fn igd(&self, points: &[Vec<f64>], reference_front: &[Vec<f64>]) -> f64;
+}
+
+/// The search engine's exact indicators ([`crate::search::indicators`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExactIndicators;
+
+impl Indicators for ExactIndicators {
+    fn hypervolume(&self, points: &[Vec<f64>], reference: &[f64]) -> f64 {
+        crate::search::indicators::hypervolume(points, reference).unwrap_or(0.0)
+    }
+    fn igd(&self, points: &[Vec<f64>], reference_front: &[Vec<f64>]) -> f64 {
+        crate::search::indicators::igd(points, reference_front).unwrap_or(f64::INFINITY)
+    }
 }
 
 /// Errors of reading or writing run outputs.

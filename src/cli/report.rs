@@ -1,14 +1,36 @@
-//! `distrinas report`.
+//! `distrinas report DIR`: regenerate the tables, plots and `report.md` of a run folder.
 
 use clap::Args;
+use distrinas::report;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Input files.
-    pub files: Vec<std::path::PathBuf>,
+    /// Run folder written by `distrinas search` (holds `front.json` and `history.json`).
+    pub dir: PathBuf,
+    /// Print one JSON object (the run's `front.json` plus `out_dir`) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_args: ReportArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`report` is not yet implemented")
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let run = report::regenerate(&args.dir, &report::ExactIndicators)?;
+    let dir = args.dir.display().to_string();
+    if args.json {
+        let elapsed = run.info.as_ref().map(|i| i.elapsed_s).unwrap_or(0.0);
+        println!("{}", run.results.to_json_value(&dir, elapsed));
+    } else {
+        let r = &run.results;
+        println!(
+            "{dir}: {} front members ({} feasible), hypervolume {:.6}, {} generations, {} evaluations",
+            r.front.len(),
+            r.front.iter().filter(|m| m.feasible).count(),
+            r.hypervolume,
+            r.generations,
+            r.evaluations
+        );
+        println!("rewrote front.csv, front.json, history.csv, plots/*.svg, report.md");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,14 +1,183 @@
-//! `distrinas search`.
+//! `distrinas search [SCENARIO]`: the integrated search of networks × partitions ×
+//! device maps, with progress on stderr and every output in the run folder.
 
-use clap::Args;
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use distrinas::evaluate::run::{run_search, SearchOptions};
+use distrinas::report::{self, RunInfo};
+use distrinas::scenario::Scenario;
+use distrinas::search::Algorithm;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Search algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    Spea2,
+    Nsga2,
+    Random,
+    Aging,
+}
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// Input files.
-    pub files: Vec<std::path::PathBuf>,
+    /// Scenario file (default: the embedded quickstart).
+    pub scenario: Option<PathBuf>,
+    /// Output folder (default: runs/<scenario>-<seed>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Master seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Generations (default: the scenario's `search.generations`).
+    #[arg(long)]
+    pub generations: Option<usize>,
+    /// Individuals evaluated per generation (default: `search.population`).
+    #[arg(long)]
+    pub population: Option<usize>,
+    /// Search algorithm (default: `search.algorithm`).
+    #[arg(long, value_enum)]
+    pub algorithm: Option<AlgorithmArg>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Continue the run checkpointed in the output folder.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print one JSON object (front.json plus out_dir and elapsed_s) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_args: SearchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`search` is not yet implemented")
+pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let loaded = match &args.scenario {
+        Some(p) => Scenario::load(p)?,
+        None => Scenario::embedded_quickstart(),
+    };
+    let s = &loaded.scenario;
+    let seed = args.seed.unwrap_or(s.seed);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{seed}", s.name)));
+    let mut opts = SearchOptions::from_scenario(s, out.clone());
+    opts.seed = seed;
+    opts.resume = args.resume;
+    if let Some(g) = args.generations {
+        opts.generations = g;
+    }
+    if let Some(p) = args.population {
+        opts.population = p;
+        opts.archive = p;
+    }
+    if let Some(a) = args.algorithm {
+        opts.algorithm = match a {
+            AlgorithmArg::Spea2 => Algorithm::Spea2,
+            AlgorithmArg::Nsga2 => Algorithm::Nsga2,
+            AlgorithmArg::Random => Algorithm::Random,
+            AlgorithmArg::Aging => Algorithm::Aging,
+        };
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second handler cannot be installed (e.g. in tests); Ctrl-C then kills.
+        let _ = ctrlc::set_handler(move || {
+            eprintln!("\nstopping after the current generation's checkpoint (Ctrl-C)...");
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+    let pb = ProgressBar::with_draw_target(
+        Some(opts.generations as u64),
+        ProgressDrawTarget::stderr(),
+    );
+    pb.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] gen {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(format!("{} {}: evaluating the initial population", s.name, opts.algorithm));
+    let outcome = pool.install(|| {
+        run_search(
+            &loaded,
+            &opts,
+            &mut |p| {
+                let best: Vec<String> = p
+                    .best
+                    .iter()
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(n, v)| format!("{n} {v:.4}"))
+                    .collect();
+                pb.set_position(p.generation as u64 + 1);
+                pb.set_message(format!(
+                    "{} evals, front {}, HV {:.4}{}{}",
+                    p.evaluations,
+                    p.front,
+                    p.hv,
+                    if best.is_empty() { "" } else { " | best: " },
+                    best.join(", ")
+                ));
+            },
+            stop.clone(),
+        )
+    })?;
+    pb.finish_and_clear();
+    let elapsed = start.elapsed().as_secs_f64();
+    let info = RunInfo {
+        out_dir: out.display().to_string(),
+        scenario_file: args.scenario.as_ref().map(|p| p.display().to_string()),
+        elapsed_s: elapsed,
+        threads,
+        cache_hits: outcome.cache_hits,
+        interrupted: outcome.stopped,
+    };
+    let mut run = report::run_from_outcome(&outcome, Some(info));
+    run.finalise(&report::ExactIndicators);
+    report::write_run(&out, &run)?;
+    report::write_candidates(&out, &outcome)?;
+    let r = &run.results;
+    if args.json {
+        println!("{}", r.to_json_value(&out.display().to_string(), elapsed));
+    } else {
+        let feasible = r.front.iter().filter(|m| m.feasible).count();
+        println!(
+            "{}: {} generations, {} evaluations in {:.1} s on {threads} thread(s){}",
+            r.scenario,
+            r.generations,
+            r.evaluations,
+            elapsed,
+            if outcome.stopped { " (stopped; --resume continues)" } else { "" }
+        );
+        println!(
+            "front: {} candidates ({feasible} feasible), hypervolume {:.4}",
+            r.front.len(),
+            r.hypervolume
+        );
+        let mut head = vec!["id".to_string()];
+        head.extend(r.objective_names.iter().cloned());
+        head.extend(["map".to_string(), "test acc".to_string()]);
+        println!("{}", head.join("\t"));
+        for m in &r.front {
+            let mut row = vec![m.id.clone()];
+            row.extend(m.values(&r.objective_names).iter().map(|v| format!("{v:.4}")));
+            row.push(m.map.join(">"));
+            row.push(m.test_accuracy.map(|a| format!("{a:.3}")).unwrap_or("-".into()));
+            println!("{}", row.join("\t"));
+        }
+        println!("outputs in {} (report.md, front.csv, plots/)", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -187,15 +187,12 @@ impl Constraint {
     }
 }
 
-/// Per-device memory constraints: `flash:<id>` (Σ flash of the device's partitions)
-/// and `sram:<id>` (largest peak SRAM of its partitions), for every device used.
+/// Per-device memory constraints, for every device of the network in order (so every
+/// candidate has the same list): `flash:<id>` (Σ flash of the device's partitions) and
+/// `sram:<id>` (largest peak SRAM of its partitions; 0 for an unused device).
 pub fn memory_constraints(st: &StaticFigures, network: &Network) -> Vec<Constraint> {
-    let mut used: Vec<usize> = st.partitions.iter().map(|p| p.device).collect();
-    used.sort_unstable();
-    used.dedup();
     let mut out = Vec::new();
-    for d in used {
-        let dev = &network.devices[d];
+    for (d, dev) in network.devices.iter().enumerate() {
         let parts = st.partitions.iter().filter(|p| p.device == d);
         let flash: u64 = parts.clone().map(|p| p.flash_bytes).sum();
         let sram: u64 = parts.map(|p| p.peak_sram_bytes).max().unwrap_or(0);
@@ -213,7 +210,7 @@ pub fn memory_constraints(st: &StaticFigures, network: &Network) -> Vec<Constrai
     out
 }
 
-/// Offered load of every link used, `link:<a>-<b>` < 1: for each transmitter (a link
+/// Offered load of every link of the network in order, `link:<a>-<b>` < 1: for each transmitter (a link
 /// direction, or a shared medium), Σ over the transfers it carries of their loss-free
 /// airtime × `rate_hz` (requests per second). This is the queue's ρ, so a value ≥ 1
 /// means the link cannot keep up with the workload.
@@ -231,14 +228,7 @@ pub fn link_constraints(st: &StaticFigures, network: &Network, rate_hz: f64) -> 
             *per_tx.entry(key).or_default() += secs;
         }
     }
-    let mut used: Vec<usize> = st
-        .transfers
-        .iter()
-        .flat_map(|t| t.hops.iter().map(|h| h.link))
-        .collect();
-    used.sort_unstable();
-    used.dedup();
-    used.into_iter()
+    (0..network.links.len())
         .map(|li| {
             let l = &network.links[li];
             let busy = match l.medium {
@@ -363,7 +353,8 @@ mod tests {
         );
         let c = memory_constraints(&st, &net);
         let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["flash:a", "sram:a", "flash:b", "sram:b"]);
+        assert_eq!(names, ["flash:a", "sram:a", "flash:b", "sram:b", "flash:c", "sram:c"]);
+        assert_eq!(c[4].value, 0.0);
         assert_eq!(c[0].value, 1100.0);
         assert!((c[0].violation() - 0.1).abs() < 1e-12);
         assert_eq!(c[1].value, 600.0);
@@ -380,6 +371,9 @@ mod tests {
         // = 1600 bits at 8000 bps = 0.2 s per request. At 4 Hz: ρ = 0.8.
         let st = static_figures(vec![part(0, 1, 1, 160), part(1, 1, 1, 4)], 0, &net, 0, 1);
         let c = link_constraints(&st, &net, 4.0);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[1].name, "link:b-c");
+        assert_eq!(c[1].value, 0.0);
         assert_eq!(c[0].name, "link:a-b");
         assert!((c[0].value - 0.8).abs() < 1e-12, "{}", c[0].value);
         assert_eq!(c[0].violation(), 0.0);

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Shared, thread-safe store of trained weights (the trainer's weight-file bytes).
+/// Shared, thread-safe store of trained models. An entry is the network's RON text and
+/// the trainer's weight-file bytes (on disk: 8-byte little-endian length of the RON,
+/// the RON, then the weights).
 #[derive(Debug, Default)]
 pub struct WeightStore {
     dir: Option<PathBuf>,
@@ -54,18 +56,24 @@ impl WeightStore {
         Some(b)
     }
 
-    /// A model of `arch` holding the stored weights of `key` (`None` when absent or
-    /// when they do not fit `arch`).
-    pub fn get(&self, key: u64, arch: &Arch) -> Option<Model> {
+    /// The stored model of `key` (`None` when absent or unreadable).
+    pub fn get(&self, key: u64) -> Option<Model> {
         let bytes = self.get_bytes(key)?;
-        let mut m = Model::new(arch, 0).ok()?;
-        weights::from_bytes(&mut m, &bytes, "store").ok()?;
+        let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
+        let text = std::str::from_utf8(bytes.get(8..8 + n)?).ok()?;
+        let arch = Arch::from_ron(text).ok()?;
+        let mut m = Model::new(&arch, 0).ok()?;
+        weights::from_bytes(&mut m, bytes.get(8 + n..)?, "store").ok()?;
         Some(m)
     }
 
-    /// Stores the weights of `model` under `key` (memory, and disk when set up).
+    /// Stores `model` (network and weights) under `key` (memory, and disk when set up).
     pub fn put(&self, key: u64, model: &Model) -> std::io::Result<()> {
-        let bytes = weights::to_bytes(model);
+        let text = model.arch().to_ron();
+        let mut bytes = Vec::with_capacity(8 + text.len());
+        bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.extend_from_slice(&weights::to_bytes(model));
         if let Some(p) = self.path(key) {
             crate::atomic::write_atomic(&p, &bytes)?;
         }
@@ -106,16 +114,17 @@ mod tests {
         let a = arch();
         let m = Model::new(&a, 5).unwrap();
         let s = WeightStore::on_disk(dir.path());
-        assert!(s.get(1, &a).is_none());
+        assert!(s.get(1).is_none());
         s.put(1, &m).unwrap();
-        assert_eq!(s.get(1, &a).unwrap().params(), m.params());
+        assert_eq!(s.get(1).unwrap().params(), m.params());
+        assert_eq!(s.get(1).unwrap().arch(), &a);
         // A fresh store over the same folder reads it back from disk.
         let t = WeightStore::on_disk(dir.path());
         assert!(t.is_empty());
-        assert_eq!(t.get(1, &a).unwrap().params(), m.params());
+        assert_eq!(t.get(1).unwrap().params(), m.params());
         assert_eq!(t.len(), 1);
         let mem = WeightStore::in_memory();
         mem.put(2, &m).unwrap();
-        assert_eq!(mem.get(2, &a).unwrap().params(), m.params());
+        assert_eq!(mem.get(2).unwrap().params(), m.params());
     }
 }

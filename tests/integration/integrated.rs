@@ -1,1 +1,141 @@
-//! Integration tests: integrated.
+//! Integration tests: the integrated search end to end through the real binary on a
+//! tiny scenario (seconds): outputs, determinism across thread counts, resume.
+
+use crate::cli_support::{repo, run, stderr, stdout};
+use std::path::Path;
+
+const TINY: &str = "tests/fixtures/integrated/tiny.ron";
+
+fn search(out: &Path, extra: &[&str]) -> serde_json::Value {
+    let out_s = out.display().to_string();
+    let mut args = vec!["search", TINY, "--out", &out_s, "--json"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "search failed: {}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).expect("search --json prints one JSON object")
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn search_end_to_end_writes_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let v = search(&out, &["--threads", "2"]);
+    for key in ["front", "hypervolume", "generations", "evaluations", "out_dir"] {
+        assert!(v.get(key).is_some(), "missing key {key} in {v}");
+    }
+    assert_eq!(v["generations"], 4);
+    assert_eq!(v["evaluations"], 24);
+    let front = v["front"].as_array().unwrap();
+    assert!(!front.is_empty());
+    let names = ["ValLoss", "LatencyP95", "ExchangedBytes"];
+    for m in front {
+        for n in names {
+            assert!(m["objectives"][n].as_f64().unwrap().is_finite(), "{m}");
+        }
+        assert!(m["feasible"].is_boolean());
+        assert!(!m["partitions"].as_array().unwrap().is_empty());
+        assert_eq!(
+            m["map"].as_array().unwrap().len(),
+            m["cuts"].as_array().unwrap().len() + 1
+        );
+    }
+    assert!(v["hypervolume"].as_f64().unwrap() > 0.0);
+    for f in [
+        "front.json",
+        "front.csv",
+        "history.csv",
+        "history.json",
+        "report.md",
+        "run.json",
+        "plots/convergence.svg",
+        "plots/knee_devices.svg",
+        "plots/front_LatencyP95_vs_ValLoss.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    // front.json on disk = the JSON printed, without out_dir/elapsed_s.
+    let disk: serde_json::Value = serde_json::from_str(&read(&out.join("front.json"))).unwrap();
+    assert_eq!(disk["front"], v["front"]);
+    // Best-so-far HV never decreases; one row per generation.
+    let hist = read(&out.join("history.csv"));
+    let best: Vec<f64> = hist
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(best.len(), 4);
+    assert!(best.windows(2).all(|w| w[1] >= w[0]), "{hist}");
+    assert!((best[3] - v["hypervolume"].as_f64().unwrap()).abs() < 1e-9);
+    // Every front member has a candidate file loadable as a Candidate, and trained
+    // weights when it was trained.
+    for m in front {
+        let id = m["id"].as_str().unwrap();
+        let c = read(&out.join(format!("candidates/{id}.ron")));
+        let cand: distrinas::partition::Candidate = ron::from_str(&c).unwrap();
+        assert_eq!(cand.map.len(), cand.cuts.len() + 1);
+        if m["test_accuracy"].is_number() {
+            assert!(out.join(format!("candidates/{id}.weights")).is_file());
+        }
+    }
+    // `report DIR` regenerates the same front.json.
+    let before = read(&out.join("front.json"));
+    std::fs::remove_file(out.join("plots/convergence.svg")).unwrap();
+    let o = run(&["report", &out.display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read(&out.join("front.json")), before);
+    assert!(out.join("plots/convergence.svg").is_file());
+}
+
+#[test]
+fn same_seed_same_front_with_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("t1"), dir.path().join("t2"));
+    search(&a, &["--threads", "1", "--seed", "3"]);
+    search(&b, &["--threads", "2", "--seed", "3"]);
+    assert_eq!(read(&a.join("front.json")), read(&b.join("front.json")));
+}
+
+#[test]
+fn resumed_run_gives_the_uninterrupted_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, cut) = (dir.path().join("full"), dir.path().join("cut"));
+    search(&full, &["--generations", "5"]);
+    // An interrupted run: it stopped after its 3rd generation's checkpoint.
+    search(&cut, &["--generations", "3"]);
+    search(&cut, &["--generations", "5", "--resume"]);
+    assert_eq!(read(&full.join("front.json")), read(&cut.join("front.json")));
+    let hist = read(&cut.join("history.csv"));
+    assert_eq!(hist.lines().count(), 6, "{hist}");
+}
+
+#[test]
+fn compare_two_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    search(&a, &["--algorithm", "spea2"]);
+    search(&b, &["--algorithm", "random"]);
+    let out = dir.path().join("cmp");
+    let o = run(&[
+        "compare",
+        &a.display().to_string(),
+        &b.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let runs = c["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1]["algorithm"], "random");
+    for r in runs {
+        let hv = r["hypervolume"].as_f64().unwrap();
+        assert!(hv > 0.0 && hv <= 1.1f64.powi(3) + 1e-12, "{r}");
+    }
+    assert!(out.join("convergence.svg").is_file());
+    let _ = repo(TINY);
+}

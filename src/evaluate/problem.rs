@@ -1,0 +1,253 @@
+//! The candidate problem on the search engine's [`Problem`] trait.
+
+use super::genome::{NetGenome, Space};
+use super::pipeline::{Context, Evaluated, Stage};
+use super::summary::{ConstraintSlack, DeviceSummary, PartitionSummary};
+use crate::partition::Candidate;
+use crate::search::{Evaluation, Problem};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+
+/// A search genome: the network/cuts/map genome plus the key of the parent whose
+/// trained weights the child inherits.
+///
+/// Equality and hashing use `net` and `parent` (the trained weights depend on both);
+/// `crossed` only tells `mutate` that `crossover` already set the parent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Genome {
+    pub net: NetGenome,
+    /// Key of the parent genome (`None`: trained from scratch).
+    pub parent: Option<u64>,
+    #[serde(default)]
+    pub crossed: bool,
+}
+
+impl PartialEq for Genome {
+    fn eq(&self, o: &Self) -> bool {
+        self.net == o.net && self.parent == o.parent
+    }
+}
+impl Eq for Genome {}
+impl Hash for Genome {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.net.hash(h);
+        self.parent.hash(h);
+    }
+}
+
+impl Genome {
+    /// Stable 64-bit key: FNV-1a of the RON text of `(net, parent)`.
+    pub fn key(&self) -> u64 {
+        let text = ron::to_string(&(&self.net, self.parent)).unwrap_or_default();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        h
+    }
+
+    /// Candidate id used in file names: `c` + 16 hex digits of the key.
+    pub fn id(&self) -> String {
+        format!("c{:016x}", self.key())
+    }
+}
+
+/// What the engine keeps of an evaluation (and the report shows).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Info {
+    /// `full`, `skipped` or `invalid`.
+    pub stage: String,
+    /// Why the candidate is invalid.
+    pub note: Option<String>,
+    pub params: u64,
+    pub layers: usize,
+    pub constraints: Vec<ConstraintSlack>,
+    pub partitions: Vec<PartitionSummary>,
+    pub devices: Vec<DeviceSummary>,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    /// Epochs of search-time training and layers inherited from the parent.
+    pub epochs: usize,
+    pub inherited_layers: usize,
+}
+
+/// The network × partition × mapping problem of a scenario.
+pub struct CandidateProblem {
+    pub ctx: Context,
+    pub space: Space,
+    pub train_epochs: usize,
+    pub child_epochs: usize,
+    pub skip_margin: f64,
+    constraints: usize,
+}
+
+impl CandidateProblem {
+    /// The problem of `ctx` (objectives, constraints and space from its scenario).
+    pub fn new(ctx: Context) -> CandidateProblem {
+        let space = Space::new(&ctx.scenario.space, &ctx.network);
+        let s = &ctx.scenario.search;
+        let mut p = CandidateProblem {
+            train_epochs: s.train_epochs,
+            child_epochs: s.child_epochs,
+            skip_margin: s.skip_margin,
+            space,
+            ctx,
+            constraints: 0,
+        };
+        // The constraint list is the same for every candidate: count it once on a
+        // candidate that is never simulated.
+        let g = p.space.random(&mut rand::SeedableRng::seed_from_u64(0));
+        let c = p.candidate(&Genome { net: g, parent: None, crossed: false });
+        p.constraints = p.ctx.evaluate(&c, 0, None, 0, 0, -1.0).constraints.len();
+        p
+    }
+
+    /// The candidate (network, layer cuts, device ids) of a genome.
+    pub fn candidate(&self, g: &Genome) -> Candidate {
+        let (arch, cuts) = g
+            .net
+            .to_arch(&self.ctx.splits.input_shape, self.ctx.splits.num_classes());
+        Candidate {
+            arch,
+            cuts,
+            map: g
+                .net
+                .map
+                .iter()
+                .map(|&d| self.ctx.network.devices[d.min(self.ctx.network.devices.len() - 1)].id.clone())
+                .collect(),
+        }
+    }
+
+    /// Evaluates a genome through the pipeline.
+    pub fn evaluate_genome(&self, g: &Genome) -> Evaluated {
+        let c = self.candidate(g);
+        self.ctx.evaluate(
+            &c,
+            g.key(),
+            g.parent,
+            self.train_epochs,
+            self.child_epochs,
+            self.skip_margin,
+        )
+    }
+
+    /// The summaries of an evaluation.
+    pub fn info(&self, c: &Candidate, e: &Evaluated) -> Info {
+        let net = &self.ctx.network;
+        Info {
+            stage: match e.stage {
+                Stage::Full => "full",
+                Stage::Skipped => "skipped",
+                Stage::Invalid => "invalid",
+            }
+            .into(),
+            note: e.note.clone(),
+            params: e.params,
+            layers: c.arch.layers.len(),
+            constraints: e
+                .constraints
+                .iter()
+                .map(|k| ConstraintSlack {
+                    name: k.name.clone(),
+                    value: k.value,
+                    limit: k.limit,
+                    slack: k.slack(),
+                })
+                .collect(),
+            partitions: e
+                .figures
+                .statics
+                .partitions
+                .iter()
+                .map(|p| PartitionSummary {
+                    device: net.devices[p.device].id.clone(),
+                    first_layer: p.first_layer,
+                    end_layer: p.end_layer,
+                    flash_bytes: p.flash_bytes,
+                    peak_sram_bytes: p.peak_sram_bytes,
+                    macs: p.macs,
+                    compute_ms: p.compute_ns as f64 / 1e6,
+                    out_bytes: p.out_bytes,
+                })
+                .collect(),
+            devices: e
+                .figures
+                .sim
+                .as_ref()
+                .map(|s| {
+                    s.devices
+                        .iter()
+                        .map(|d| DeviceSummary {
+                            id: d.0.clone(),
+                            busy_fraction: d.1,
+                            energy_mj_per_inference: d.2,
+                            lifetime_s: d.3,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            val_loss: e.figures.val_loss,
+            val_accuracy: e.figures.val_accuracy,
+            epochs: e.train.as_ref().map(|t| t.epochs).unwrap_or(0),
+            inherited_layers: e.train.as_ref().map(|t| t.inherited_layers).unwrap_or(0),
+        }
+    }
+}
+
+impl Problem for CandidateProblem {
+    type Genome = Genome;
+    type Info = Info;
+
+    fn num_objectives(&self) -> usize {
+        self.ctx.objectives.len()
+    }
+
+    fn num_constraints(&self) -> usize {
+        self.constraints
+    }
+
+    fn random_genome(&self, rng: &mut ChaCha8Rng) -> Genome {
+        Genome {
+            net: self.space.random(rng),
+            parent: None,
+            crossed: false,
+        }
+    }
+
+    fn crossover(&self, a: &Genome, b: &Genome, rng: &mut ChaCha8Rng) -> (Genome, Genome) {
+        let (x, y) = self.space.crossover(&a.net, &b.net, rng);
+        (
+            Genome {
+                net: x,
+                parent: Some(a.key()),
+                crossed: true,
+            },
+            Genome {
+                net: y,
+                parent: Some(b.key()),
+                crossed: true,
+            },
+        )
+    }
+
+    fn mutate(&self, g: &mut Genome, rng: &mut ChaCha8Rng) {
+        if !g.crossed {
+            g.parent = Some(g.key());
+        }
+        g.crossed = false;
+        self.space.mutate(&mut g.net, rng);
+    }
+
+    fn evaluate(&self, g: &Genome) -> Evaluation<Info> {
+        let c = self.candidate(g);
+        let e = self.evaluate_genome(g);
+        Evaluation {
+            objectives: e.objectives.clone(),
+            violations: e.violations(),
+            info: self.info(&c, &e),
+        }
+    }
+}

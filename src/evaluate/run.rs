@@ -1,0 +1,398 @@
+//! A whole integrated search: build the problem from a scenario, run the engine with
+//! checkpoints, keep the per-generation history, retrain the final front.
+
+use super::objectives::objective_name;
+use super::pipeline::{mix, CandidateCosts, Context};
+use super::problem::{CandidateProblem, Genome, Info};
+use super::simulation::arrival_rate_hz;
+use super::store::WeightStore;
+use super::summary::GenerationRecord;
+use super::training::train_candidate;
+use super::measure::PartitionFigures;
+use crate::network::Network;
+use crate::partition::Candidate;
+use crate::scenario::{self, DType, LoadedScenario};
+use crate::search::{self, Algorithm, Individual, RunConfig, Runner};
+use crate::sim::{SimWorkload, WhatIf};
+use crate::train::{weights, DataKind, SplitOptions, Splits};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Errors of an integrated search.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    #[error("dataset: {0}")]
+    Data(String),
+    #[error("scenario: {0}")]
+    Scenario(String),
+    #[error(transparent)]
+    Search(#[from] search::SearchError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Settings of one run (scenario values with command-line overrides applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    pub seed: u64,
+    pub algorithm: Algorithm,
+    pub population: usize,
+    pub archive: usize,
+    /// Generations (survival steps) including the initial population's.
+    pub generations: usize,
+    /// Output folder (checkpoint, weight store, history).
+    pub out_dir: PathBuf,
+    pub resume: bool,
+    /// Epochs of final training of each front member (0: none).
+    pub final_epochs: usize,
+}
+
+impl SearchOptions {
+    /// The scenario's settings, output in `out_dir`.
+    pub fn from_scenario(s: &scenario::Scenario, out_dir: PathBuf) -> SearchOptions {
+        SearchOptions {
+            seed: s.seed,
+            algorithm: match s.search.algorithm {
+                scenario::Algorithm::Spea2 => Algorithm::Spea2,
+                scenario::Algorithm::Nsga2 => Algorithm::Nsga2,
+                scenario::Algorithm::Random => Algorithm::Random,
+                scenario::Algorithm::Aging => Algorithm::Aging,
+            },
+            population: s.search.population,
+            archive: s.search.archive,
+            generations: s.search.generations,
+            out_dir,
+            resume: false,
+            final_epochs: s.search.final_epochs,
+        }
+    }
+}
+
+/// Live figures shown after each generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveProgress {
+    pub generation: usize,
+    pub generations: usize,
+    pub evaluations: usize,
+    /// Best (smallest) value of each objective among feasible candidates so far.
+    pub best: Vec<(String, f64)>,
+    /// Size of the best-so-far feasible front.
+    pub front: usize,
+    /// HV of the best-so-far front normalised to its own ideal/nadir (ref 1.1).
+    pub hv: f64,
+}
+
+/// One member of the final front.
+#[derive(Debug, Clone)]
+pub struct FrontEntry {
+    pub id: String,
+    pub candidate: Candidate,
+    pub objectives: Vec<f64>,
+    pub feasible: bool,
+    /// Σ normalised violations.
+    pub violation: f64,
+    pub info: Info,
+    /// Test accuracy after final training.
+    pub test_accuracy: Option<f64>,
+    /// Validation accuracy after final training (search-time one when not retrained).
+    pub val_accuracy: Option<f64>,
+    /// Trained weights (trainer's weight file), when trained.
+    pub weights: Option<Vec<u8>>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub scenario: String,
+    pub seed: u64,
+    pub algorithm: String,
+    pub objective_names: Vec<String>,
+    pub front: Vec<FrontEntry>,
+    pub history: Vec<GenerationRecord>,
+    pub generations: usize,
+    pub evaluations: usize,
+    pub cache_hits: usize,
+    pub stopped: bool,
+}
+
+/// Partition costs from the cost model (the pipeline's cost stage).
+pub fn partition_costs(
+    c: &Candidate,
+    network: &Network,
+    dtype: DType,
+) -> Result<CandidateCosts, String> {
+    let pc = crate::partition::costs(c, network, dtype).map_err(|e| e.to_string())?;
+    Ok(CandidateCosts {
+        params: pc.partitions.iter().map(|p| p.params).sum(),
+        input_bytes: pc.input_bytes,
+        partitions: pc
+            .partitions
+            .iter()
+            .map(|p| PartitionFigures {
+                device: p.device,
+                first_layer: p.layers.start,
+                end_layer: p.layers.end,
+                flash_bytes: p.flash_bytes,
+                peak_sram_bytes: p.peak_sram_bytes,
+                macs: p.macs,
+                compute_ns: p.compute_ns,
+                out_bytes: p.output_bytes,
+            })
+            .collect(),
+    })
+}
+
+/// Loads the scenario's dataset (embedded copies for the embedded quickstart).
+pub fn load_splits(loaded: &LoadedScenario, seed: u64) -> Result<Splits, EvaluateError> {
+    let d = &loaded.scenario.dataset;
+    let kind = match d.kind {
+        scenario::DatasetKind::Ts => DataKind::Ts,
+        scenario::DatasetKind::Csv => DataKind::Csv,
+        scenario::DatasetKind::Digits => DataKind::Digits,
+    };
+    let read = |p: PathBuf| -> Result<crate::train::RawSet, EvaluateError> {
+        let text = loaded
+            .read_data(&p)
+            .map_err(|e| EvaluateError::Data(e.to_string()))?;
+        kind.parse(&text, &p.display().to_string())
+            .map_err(|e| EvaluateError::Data(e.to_string()))
+    };
+    let train = read(loaded.train_path())?;
+    let test = loaded.test_path().map(read).transpose()?;
+    Splits::new(
+        &train,
+        test.as_ref(),
+        &SplitOptions {
+            validation_fraction: d.validation_fraction,
+            seed,
+            length: d.length,
+        },
+    )
+    .map_err(|e| EvaluateError::Data(e.to_string()))
+}
+
+/// Builds the problem of a loaded scenario (weights stored in `store`).
+pub fn build_problem(
+    loaded: &LoadedScenario,
+    seed: u64,
+    store: WeightStore,
+) -> Result<CandidateProblem, EvaluateError> {
+    let s = &loaded.scenario;
+    let network = loaded.network();
+    let idx = |id: &str| {
+        network
+            .device_index(id)
+            .ok_or_else(|| EvaluateError::Scenario(format!("unknown device `{id}`")))
+    };
+    let (source, sink) = (idx(&s.source)?, idx(&s.sink)?);
+    let splits = load_splits(loaded, seed)?;
+    let workload = SimWorkload::from_scenario(&s.workload, &loaded.base_dir)
+        .map_err(|e| EvaluateError::Scenario(e.to_string()))?;
+    let events = WhatIf::from_scenario(&s.events, &network)
+        .map_err(|e| EvaluateError::Scenario(e.to_string()))?;
+    let rate_hz = arrival_rate_hz(&workload);
+    let ctx = Context {
+        scenario: s.clone(),
+        network,
+        source,
+        sink,
+        splits,
+        workload,
+        events,
+        rate_hz,
+        objectives: s.search.objectives.clone(),
+        seed,
+        store,
+        costs: partition_costs,
+    };
+    Ok(CandidateProblem::new(ctx))
+}
+
+fn read_history(path: &std::path::Path) -> Vec<GenerationRecord> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// Runs the search of `loaded` with `opts`, calling `on_generation` after every
+/// generation; `stop` ends it after the next checkpoint. Writes `checkpoint.json`,
+/// `history.json` and the weight store (`.weights/`) into `opts.out_dir`.
+pub fn run_search(
+    loaded: &LoadedScenario,
+    opts: &SearchOptions,
+    on_generation: &mut dyn FnMut(&LiveProgress),
+    stop: Arc<AtomicBool>,
+) -> Result<Outcome, EvaluateError> {
+    let out = &opts.out_dir;
+    std::fs::create_dir_all(out).map_err(|e| EvaluateError::Io {
+        path: out.clone(),
+        source: e,
+    })?;
+    let store = WeightStore::on_disk(&out.join(".weights"));
+    let problem = build_problem(loaded, opts.seed, store)?;
+    let names: Vec<String> = problem
+        .ctx
+        .objectives
+        .iter()
+        .map(|&o| objective_name(o).to_string())
+        .collect();
+    let checkpoint = out.join("checkpoint.json");
+    let history_path = out.join("history.json");
+    let mut history: Vec<GenerationRecord> = if opts.resume {
+        read_history(&history_path)
+    } else {
+        Vec::new()
+    };
+    let offset = history.last().map(|h| h.elapsed_s).unwrap_or(0.0);
+    let config = RunConfig {
+        seed: opts.seed,
+        population: opts.population,
+        archive: opts.archive,
+        generations: opts.generations as u64,
+        checkpoint: Some(checkpoint),
+        resume: opts.resume,
+        reference: None,
+        cache: true,
+    };
+    let start = Instant::now();
+    let m = names.len();
+    let result = Runner::new(&problem, opts.algorithm, config)
+        .with_stop(stop)
+        .run(&mut |p| {
+            let best: Vec<Vec<f64>> = p.best_so_far.iter().map(|i| i.objectives.clone()).collect();
+            let rec = GenerationRecord {
+                generation: p.record.generation as usize,
+                evaluations: p.record.evaluations as usize,
+                elapsed_s: offset + start.elapsed().as_secs_f64(),
+                archive: p
+                    .archive
+                    .iter()
+                    .filter(|i| i.feasible())
+                    .map(|i| i.objectives.clone())
+                    .collect(),
+                best: best.clone(),
+            };
+            history.retain(|h| h.generation < rec.generation);
+            history.push(rec);
+            if let Ok(s) = serde_json::to_string(&history) {
+                let _ = crate::atomic::write_atomic(&history_path, s.as_bytes());
+            }
+            let mut mins = vec![f64::INFINITY; m];
+            for b in &best {
+                for j in 0..m {
+                    mins[j] = mins[j].min(b[j]);
+                }
+            }
+            on_generation(&LiveProgress {
+                generation: p.record.generation as usize,
+                generations: p.generations as usize,
+                evaluations: p.record.evaluations as usize,
+                best: names.iter().cloned().zip(mins).collect(),
+                front: best.len(),
+                hv: live_hv(&best, m),
+            });
+        })?;
+    let final_front: Vec<&Individual<Genome, Info>> = if result.best_so_far.is_empty() {
+        // Nothing feasible: show the least-violating archive members.
+        let mut v: Vec<&Individual<Genome, Info>> = result.archive.iter().collect();
+        v.sort_by(|a, b| a.total_violation().total_cmp(&b.total_violation()));
+        v.truncate(5);
+        v
+    } else {
+        result.best_so_far.iter().collect()
+    };
+    let mut front: Vec<FrontEntry> = final_front
+        .iter()
+        .map(|ind| FrontEntry {
+            id: ind.genome.id(),
+            candidate: problem.candidate(&ind.genome),
+            objectives: ind.objectives.clone(),
+            feasible: ind.feasible(),
+            violation: ind.total_violation(),
+            info: ind.info.clone(),
+            test_accuracy: None,
+            val_accuracy: ind.info.val_accuracy,
+            weights: None,
+        })
+        .collect();
+    // Deterministic order: by the first objective, then the id.
+    front.sort_by(|a, b| {
+        a.objectives[0]
+            .total_cmp(&b.objectives[0])
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    if !result.stopped && opts.final_epochs > 0 {
+        use rayon::prelude::*;
+        let ctx = &problem.ctx;
+        let keys: Vec<u64> = final_front.iter().map(|i| i.genome.key()).collect();
+        let by_id: std::collections::HashMap<String, u64> = final_front
+            .iter()
+            .map(|i| i.genome.id())
+            .zip(keys)
+            .collect();
+        front.par_iter_mut().for_each(|f| {
+            if f.info.stage != "full" {
+                return;
+            }
+            let key = by_id[&f.id];
+            let parent = ctx.store.get(key);
+            if let Ok((model, tf)) = train_candidate(
+                &f.candidate.arch,
+                &ctx.splits,
+                opts.final_epochs,
+                mix(ctx.seed ^ key ^ 0xF1A1),
+                parent.as_ref(),
+                true,
+            ) {
+                f.test_accuracy = tf.test_accuracy;
+                f.val_accuracy = Some(tf.val_accuracy);
+                f.weights = Some(weights::to_bytes(&model));
+            }
+        });
+    }
+    Ok(Outcome {
+        scenario: loaded.scenario.name.clone(),
+        seed: opts.seed,
+        algorithm: opts.algorithm.name().to_string(),
+        objective_names: names,
+        front,
+        history,
+        generations: result.history.len(),
+        evaluations: result.evaluations as usize,
+        cache_hits: result.cache_hits as usize,
+        stopped: result.stopped,
+    })
+}
+
+/// HV of `points` normalised to their own ideal/nadir, reference 1.1 (progress only).
+fn live_hv(points: &[Vec<f64>], m: usize) -> f64 {
+    if points.is_empty() {
+        return 0.0;
+    }
+    let mut lo = vec![f64::INFINITY; m];
+    let mut hi = vec![f64::NEG_INFINITY; m];
+    for p in points {
+        for j in 0..m {
+            lo[j] = lo[j].min(p[j]);
+            hi[j] = hi[j].max(p[j]);
+        }
+    }
+    let norm: Vec<Vec<f64>> = points
+        .iter()
+        .map(|p| {
+            (0..m)
+                .map(|j| {
+                    let r = hi[j] - lo[j];
+                    (p[j] - lo[j]) / if r > 0.0 { r } else { 1.0 }
+                })
+                .collect()
+        })
+        .collect();
+    search::indicators::hypervolume(&norm, &vec![1.1; m]).unwrap_or(0.0)
+}

@@ -1,0 +1,70 @@
+//! Plain, serialisable summaries of an evaluated candidate (stored with each
+//! individual in checkpoints and written to `front.json`).
+
+use serde::{Deserialize, Serialize};
+
+/// A constraint `value ≤ limit` (or `value ≥ limit` for minimum accuracy) of a member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConstraintSlack {
+    /// Constraint name, e.g. `flash:wrist`, `sram:hub`, `min_accuracy`,
+    /// `max_latency_ms`, `link_utilisation:hub-phone`.
+    pub name: String,
+    /// Measured value (bytes, mJ, fraction or ms; see `docs/objectives.md`).
+    pub value: f64,
+    /// The limit.
+    pub limit: f64,
+    /// Distance to the limit in the constraint's unit, positive when satisfied.
+    pub slack: f64,
+}
+
+/// Costs of one partition of a member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PartitionSummary {
+    /// Device id running the partition.
+    pub device: String,
+    /// First layer (inclusive).
+    pub first_layer: usize,
+    /// Last layer (exclusive).
+    pub end_layer: usize,
+    /// Flash of the partition's weights and metadata, bytes.
+    pub flash_bytes: u64,
+    /// Peak SRAM of the partition, bytes.
+    pub peak_sram_bytes: u64,
+    /// Multiply-accumulates per inference.
+    pub macs: u64,
+    /// Compute time per inference on its device, milliseconds.
+    pub compute_ms: f64,
+    /// Bytes of the tensor the partition sends on (its output).
+    pub out_bytes: u64,
+}
+
+/// Simulated load of one device for a member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeviceSummary {
+    /// Device id.
+    pub id: String,
+    /// Fraction of the simulated horizon the device computed.
+    pub busy_fraction: f64,
+    /// Energy per completed inference (compute + radio + idle share), millijoules.
+    pub energy_mj_per_inference: f64,
+    /// Battery lifetime, seconds (`None`: mains powered).
+    pub lifetime_s: Option<f64>,
+}
+
+
+/// Raw objective vectors of one generation (`history.json`), in `objective_names` order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    /// Generation number (0 = initial population).
+    pub generation: usize,
+    /// Evaluations run so far.
+    pub evaluations: usize,
+    /// Wall-clock seconds since the start of the search.
+    pub elapsed_s: f64,
+    /// Feasible members of the current archive/population.
+    pub archive: Vec<Vec<f64>>,
+    /// The best-so-far feasible front (non-dominated points of every feasible
+    /// evaluation so far).
+    pub best: Vec<Vec<f64>>,
+}
+

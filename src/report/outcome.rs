@@ -1,0 +1,70 @@
+//! From a search [`Outcome`] to the report's [`Run`], and the candidate files.
+
+use super::run::{FrontMember, Run, RunInfo, RunResults};
+use super::{write_file, ReportError};
+use crate::evaluate::run::Outcome;
+use std::path::{Path, PathBuf};
+
+/// The report's view of a search outcome (hypervolumes are filled by
+/// [`Run::finalise`]).
+pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
+    let front = o
+        .front
+        .iter()
+        .map(|f| FrontMember {
+            id: f.id.clone(),
+            objectives: o
+                .objective_names
+                .iter()
+                .cloned()
+                .zip(f.objectives.iter().copied())
+                .collect(),
+            feasible: f.feasible,
+            violation: f.violation,
+            constraints: f.info.constraints.clone(),
+            cuts: f.candidate.cuts.clone(),
+            map: f.candidate.map.clone(),
+            layers: f.info.layers,
+            params: f.info.params,
+            partitions: f.info.partitions.clone(),
+            devices: f.info.devices.clone(),
+            val_accuracy: f.val_accuracy,
+            test_accuracy: f.test_accuracy,
+            candidate_file: format!("candidates/{}.ron", f.id),
+        })
+        .collect();
+    Run {
+        results: RunResults {
+            scenario: o.scenario.clone(),
+            seed: o.seed,
+            algorithm: o.algorithm.clone(),
+            objective_names: o.objective_names.clone(),
+            front,
+            generations: o.generations,
+            evaluations: o.evaluations,
+            ..Default::default()
+        },
+        generations: o.history.clone(),
+        history: Vec::new(),
+        info,
+    }
+}
+
+/// Writes `candidates/<id>.ron` (a `Candidate`, input of `simulate --candidate`) and,
+/// when trained, `candidates/<id>.weights` for every front member.
+pub fn write_candidates(dir: &Path, o: &Outcome) -> Result<Vec<PathBuf>, ReportError> {
+    let mut written = Vec::new();
+    for f in &o.front {
+        let p = dir.join("candidates").join(format!("{}.ron", f.id));
+        let text = ron::ser::to_string_pretty(&f.candidate, ron::ser::PrettyConfig::default())
+            .map_err(|e| ReportError::Incompatible(format!("{}: {e}", p.display())))?;
+        write_file(&p, (text + "\n").as_bytes())?;
+        written.push(p);
+        if let Some(w) = &f.weights {
+            let p = dir.join("candidates").join(format!("{}.weights", f.id));
+            write_file(&p, w)?;
+            written.push(p);
+        }
+    }
+    Ok(written)
+}
