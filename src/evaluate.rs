@@ -6,11 +6,11 @@ pub mod training;
 
 pub use store::WeightStore;
 pub use training::{load_splits, train_candidate, TrainFigures};
+pub mod genome;
 pub mod measure;
 pub mod objectives;
-pub mod simulation;
 pub mod pipeline;
-pub mod genome;
-pub mod summary;
 pub mod problem;
 pub mod run;
+pub mod simulation;
+pub mod summary;

@@ -35,8 +35,8 @@ mod run;
 mod table;
 
 pub use compare::{compare_runs, comparison_table, write_comparison, Comparison, RunComparison};
-pub use outcome::{run_from_outcome, write_candidates};
 pub use normalise::{knee_index, non_dominated, Normalisation, REFERENCE_POINT};
+pub use outcome::{run_from_outcome, write_candidates};
 pub use run::{
     ConstraintSlack, DeviceSummary, FrontMember, GenerationRecord, HistoryRow, PartitionSummary,
     Run, RunInfo, RunResults,

@@ -33,7 +33,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&c)?);
     } else {
         print!("{}", report::comparison_table(&c));
-        eprintln!("wrote {}/compare.json, compare.md, convergence.svg", args.out.display());
+        eprintln!(
+            "wrote {}/compare.json, compare.md, convergence.svg",
+            args.out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

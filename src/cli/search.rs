@@ -100,16 +100,17 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             stop.store(true, Ordering::SeqCst);
         });
     }
-    let pb = ProgressBar::with_draw_target(
-        Some(opts.generations as u64),
-        ProgressDrawTarget::stderr(),
-    );
+    let pb =
+        ProgressBar::with_draw_target(Some(opts.generations as u64), ProgressDrawTarget::stderr());
     pb.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] gen {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    pb.set_message(format!("{} {}: evaluating the initial population", s.name, opts.algorithm));
+    pb.set_message(format!(
+        "{} {}: evaluating the initial population",
+        s.name, opts.algorithm
+    ));
     let outcome = pool.install(|| {
         run_search(
             &loaded,
@@ -159,7 +160,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             r.generations,
             r.evaluations,
             elapsed,
-            if outcome.stopped { " (stopped; --resume continues)" } else { "" }
+            if outcome.stopped {
+                " (stopped; --resume continues)"
+            } else {
+                ""
+            }
         );
         println!(
             "front: {} candidates ({feasible} feasible), hypervolume {:.4}",
@@ -172,12 +177,23 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", head.join("\t"));
         for m in &r.front {
             let mut row = vec![m.id.clone()];
-            row.extend(m.values(&r.objective_names).iter().map(|v| format!("{v:.4}")));
+            row.extend(
+                m.values(&r.objective_names)
+                    .iter()
+                    .map(|v| format!("{v:.4}")),
+            );
             row.push(m.map.join(">"));
-            row.push(m.test_accuracy.map(|a| format!("{a:.3}")).unwrap_or("-".into()));
+            row.push(
+                m.test_accuracy
+                    .map(|a| format!("{a:.3}"))
+                    .unwrap_or("-".into()),
+            );
             println!("{}", row.join("\t"));
         }
-        println!("outputs in {} (report.md, front.csv, plots/)", out.display());
+        println!(
+            "outputs in {} (report.md, front.csv, plots/)",
+            out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

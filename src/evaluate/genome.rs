@@ -138,7 +138,9 @@ impl Space {
         pairs.truncate(s.max_cuts);
         let first = g.map.first().copied().unwrap_or(0);
         g.cuts = pairs.iter().map(|p| p.0).collect();
-        g.map = std::iter::once(first).chain(pairs.iter().map(|p| p.1)).collect();
+        g.map = std::iter::once(first)
+            .chain(pairs.iter().map(|p| p.1))
+            .collect();
         for d in &mut g.map {
             if *d >= self.devices {
                 *d = 0;
@@ -149,7 +151,11 @@ impl Space {
     /// A device for a remapped partition: a neighbour of `current` with probability
     /// 0.7 (when it has one), any device otherwise.
     fn remap(&self, current: usize, rng: &mut ChaCha8Rng) -> usize {
-        let nb = self.neighbours.get(current).map(Vec::as_slice).unwrap_or(&[]);
+        let nb = self
+            .neighbours
+            .get(current)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         if !nb.is_empty() && rng.random_bool(0.7) {
             nb[rng.random_range(0..nb.len())]
         } else {
@@ -230,9 +236,17 @@ impl Space {
         let i = rng.random_range(0..=a.blocks.len());
         let j = rng.random_range(0..=b.blocks.len());
         let mut c1 = a.clone();
-        c1.blocks = a.blocks[..i].iter().chain(&b.blocks[j..]).cloned().collect();
+        c1.blocks = a.blocks[..i]
+            .iter()
+            .chain(&b.blocks[j..])
+            .cloned()
+            .collect();
         let mut c2 = b.clone();
-        c2.blocks = b.blocks[..j].iter().chain(&a.blocks[i..]).cloned().collect();
+        c2.blocks = b.blocks[..j]
+            .iter()
+            .chain(&a.blocks[i..])
+            .cloned()
+            .collect();
         self.repair(&mut c1);
         self.repair(&mut c2);
         (c1, c2)
@@ -313,17 +327,33 @@ impl NetGenome {
                     PoolKind::None => {}
                     PoolKind::Max => {
                         layers.push(if two_d {
-                            Layer::MaxPool2d { size: 2, stride: None, padding: Padding::Valid }
+                            Layer::MaxPool2d {
+                                size: 2,
+                                stride: None,
+                                padding: Padding::Valid,
+                            }
                         } else {
-                            Layer::MaxPool1d { size: 2, stride: None, padding: Padding::Valid }
+                            Layer::MaxPool1d {
+                                size: 2,
+                                stride: None,
+                                padding: Padding::Valid,
+                            }
                         });
                         len /= 2;
                     }
                     PoolKind::Avg => {
                         layers.push(if two_d {
-                            Layer::AvgPool2d { size: 2, stride: None, padding: Padding::Valid }
+                            Layer::AvgPool2d {
+                                size: 2,
+                                stride: None,
+                                padding: Padding::Valid,
+                            }
                         } else {
-                            Layer::AvgPool1d { size: 2, stride: None, padding: Padding::Valid }
+                            Layer::AvgPool1d {
+                                size: 2,
+                                stride: None,
+                                padding: Padding::Valid,
+                            }
                         });
                         len /= 2;
                     }
@@ -333,11 +363,21 @@ impl NetGenome {
         starts.push(layers.len());
         layers.push(Layer::GlobalAvgPool);
         if self.dense > 0 {
-            layers.push(Layer::Dense { units: self.dense, bias: true });
+            layers.push(Layer::Dense {
+                units: self.dense,
+                bias: true,
+            });
             layers.push(Layer::ReLU);
         }
-        layers.push(Layer::Dense { units: classes.max(2), bias: true });
-        let cuts = self.cuts.iter().map(|&c| starts[c.min(starts.len() - 1)]).collect();
+        layers.push(Layer::Dense {
+            units: classes.max(2),
+            bias: true,
+        });
+        let cuts = self
+            .cuts
+            .iter()
+            .map(|&c| starts[c.min(starts.len() - 1)])
+            .collect();
         (
             Arch {
                 input: input.to_vec(),
@@ -386,7 +426,10 @@ mod tests {
 
     fn check(space: &Space, g: &NetGenome, input: &[usize]) {
         let s = &space.space;
-        assert!((s.min_blocks..=s.max_blocks).contains(&g.blocks.len()), "{g:?}");
+        assert!(
+            (s.min_blocks..=s.max_blocks).contains(&g.blocks.len()),
+            "{g:?}"
+        );
         assert!(g.cuts.len() <= s.max_cuts);
         assert_eq!(g.map.len(), g.cuts.len() + 1);
         assert!(g.cuts.windows(2).all(|w| w[0] < w[1]));

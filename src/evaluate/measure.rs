@@ -353,7 +353,10 @@ mod tests {
         );
         let c = memory_constraints(&st, &net);
         let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["flash:a", "sram:a", "flash:b", "sram:b", "flash:c", "sram:c"]);
+        assert_eq!(
+            names,
+            ["flash:a", "sram:a", "flash:b", "sram:b", "flash:c", "sram:c"]
+        );
         assert_eq!(c[4].value, 0.0);
         assert_eq!(c[0].value, 1100.0);
         assert!((c[0].violation() - 0.1).abs() < 1e-12);

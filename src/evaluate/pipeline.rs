@@ -264,16 +264,22 @@ impl Context {
             train_epochs
         };
         let seed = mix(self.seed ^ key);
-        let (model, tf) =
-            match train_candidate(&candidate.arch, &self.splits, epochs, seed, parent_model.as_ref(), false) {
-                Ok(x) => x,
-                Err(e) => {
-                    let note = Some(format!("training: {e}"));
-                    let mut f = empty(st);
-                    f.sim = Some(sim);
-                    return self.finish(key, Stage::Invalid, f, params, None, note);
-                }
-            };
+        let (model, tf) = match train_candidate(
+            &candidate.arch,
+            &self.splits,
+            epochs,
+            seed,
+            parent_model.as_ref(),
+            false,
+        ) {
+            Ok(x) => x,
+            Err(e) => {
+                let note = Some(format!("training: {e}"));
+                let mut f = empty(st);
+                f.sim = Some(sim);
+                return self.finish(key, Stage::Invalid, f, params, None, note);
+            }
+        };
         // A store that cannot write to disk still holds the weights in memory.
         let _ = self.store.put(key, &model);
         let figures = Figures {

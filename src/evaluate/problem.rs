@@ -99,7 +99,11 @@ impl CandidateProblem {
         // The constraint list is the same for every candidate: count it once on a
         // candidate that is never simulated.
         let g = p.space.random(&mut rand::SeedableRng::seed_from_u64(0));
-        let c = p.candidate(&Genome { net: g, parent: None, crossed: false });
+        let c = p.candidate(&Genome {
+            net: g,
+            parent: None,
+            crossed: false,
+        });
         p.constraints = p.ctx.evaluate(&c, 0, None, 0, 0, -1.0).constraints.len();
         p
     }
@@ -116,7 +120,11 @@ impl CandidateProblem {
                 .net
                 .map
                 .iter()
-                .map(|&d| self.ctx.network.devices[d.min(self.ctx.network.devices.len() - 1)].id.clone())
+                .map(|&d| {
+                    self.ctx.network.devices[d.min(self.ctx.network.devices.len() - 1)]
+                        .id
+                        .clone()
+                })
                 .collect(),
         }
     }

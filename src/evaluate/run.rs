@@ -1,6 +1,7 @@
 //! A whole integrated search: build the problem from a scenario, run the engine with
 //! checkpoints, keep the per-generation history, retrain the final front.
 
+use super::measure::PartitionFigures;
 use super::objectives::objective_name;
 use super::pipeline::{mix, CandidateCosts, Context};
 use super::problem::{CandidateProblem, Genome, Info};
@@ -8,7 +9,6 @@ use super::simulation::arrival_rate_hz;
 use super::store::WeightStore;
 use super::summary::GenerationRecord;
 use super::training::train_candidate;
-use super::measure::PartitionFigures;
 use crate::network::Network;
 use crate::partition::Candidate;
 use crate::scenario::{self, DType, LoadedScenario};

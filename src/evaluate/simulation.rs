@@ -4,7 +4,9 @@
 use super::measure::StaticFigures;
 use super::objectives::SimFigures;
 use crate::network::Network;
-use crate::sim::{self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimWorkload, Stage, WhatIf};
+use crate::sim::{
+    self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimWorkload, Stage, WhatIf,
+};
 
 /// The simulator's plan of a candidate: its stages in execution order.
 pub fn inference_plan(st: &StaticFigures, source: usize, sink: usize) -> InferencePlan {
@@ -58,9 +60,14 @@ pub fn simulate_candidate(
         .devices
         .iter()
         .filter_map(|d| {
-            r.devices
-                .get(&d.id)
-                .map(|x| (d.id.clone(), x.busy_fraction, x.energy_mj / completed, x.lifetime_s))
+            r.devices.get(&d.id).map(|x| {
+                (
+                    d.id.clone(),
+                    x.busy_fraction,
+                    x.energy_mj / completed,
+                    x.lifetime_s,
+                )
+            })
         })
         .collect();
     let used: Vec<usize> = st.partitions.iter().map(|p| p.device).collect();

@@ -51,7 +51,6 @@ pub struct DeviceSummary {
     pub lifetime_s: Option<f64>,
 }
 
-
 /// Raw objective vectors of one generation (`history.json`), in `objective_names` order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct GenerationRecord {
@@ -67,4 +66,3 @@ pub struct GenerationRecord {
     /// evaluation so far).
     pub best: Vec<Vec<f64>>,
 }
-

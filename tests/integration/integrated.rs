@@ -24,7 +24,13 @@ fn search_end_to_end_writes_every_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let v = search(&out, &["--threads", "2"]);
-    for key in ["front", "hypervolume", "generations", "evaluations", "out_dir"] {
+    for key in [
+        "front",
+        "hypervolume",
+        "generations",
+        "evaluations",
+        "out_dir",
+    ] {
         assert!(v.get(key).is_some(), "missing key {key} in {v}");
     }
     assert_eq!(v["generations"], 4);
@@ -107,7 +113,10 @@ fn resumed_run_gives_the_uninterrupted_front() {
     // An interrupted run: it stopped after its 3rd generation's checkpoint.
     search(&cut, &["--generations", "3"]);
     search(&cut, &["--generations", "5", "--resume"]);
-    assert_eq!(read(&full.join("front.json")), read(&cut.join("front.json")));
+    assert_eq!(
+        read(&full.join("front.json")),
+        read(&cut.join("front.json"))
+    );
     let hist = read(&cut.join("history.csv"));
     assert_eq!(hist.lines().count(), 6, "{hist}");
 }
