@@ -246,3 +246,50 @@ proptest! {
         check(&child, &cx, &net);
     }
 }
+
+/// `cost --scenario --cuts --map`: per-partition costs against the scenario's devices.
+/// har-s cut after its max-pool (layer 3): partition 0 runs Conv1d 6→16 k5 on 100 steps
+/// (96 × 16 × 5 × 6 = 46,080 MACs), the cut carries the pooled [48, 16] int8 tensor
+/// (768 B), partition 1 runs Conv1d 16→32 k5 (44 × 32 × 5 × 16 = 112,640 MACs) and
+/// Dense 32→4 (128 MACs).
+#[test]
+fn cost_with_scenario_gives_partition_costs() {
+    let o = cli_support::run(&[
+        "cost",
+        "models/nets/har-s.ron",
+        "--scenario",
+        "scenarios/quickstart.ron",
+        "--cuts",
+        "3",
+        "--map",
+        "wrist,hub",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", cli_support::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&cli_support::stdout(&o)).unwrap();
+    let p = &v["partitions"];
+    assert_eq!(p["cut_bytes"], serde_json::json!([768]));
+    assert_eq!(p["partitions"][0]["device"], "wrist");
+    assert_eq!(p["partitions"][0]["macs"], 46_080);
+    assert_eq!(p["partitions"][1]["device"], "hub");
+    assert_eq!(p["partitions"][1]["macs"], 112_768);
+    assert_eq!(p["partitions"][1]["receive_bytes"], 768);
+    assert_eq!(p["violations"], serde_json::json!([]));
+
+    let bad = cli_support::run(&[
+        "cost",
+        "models/nets/har-s.ron",
+        "--scenario",
+        "scenarios/quickstart.ron",
+        "--cuts",
+        "3",
+        "--map",
+        "wrist,nowhere",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        cli_support::stderr(&bad).contains("nowhere"),
+        "{}",
+        cli_support::stderr(&bad)
+    );
+}
