@@ -10,11 +10,11 @@
 //! ```
 //! use distrinas::search::{problems::TestProblem, Algorithm, RunConfig, Runner};
 //! let problem = TestProblem::zdt1(30);
-//! let config = RunConfig { seed: 1, population: 40, archive: 40, generations: 20,
+//! let config = RunConfig { seed: 1, population: 40, archive: 40, generations: 100,
 //!                          reference: Some(vec![1.1, 1.1]), ..RunConfig::default() };
 //! let result = Runner::new(&problem, Algorithm::Spea2, config).run(&mut |_| {}).unwrap();
 //! assert_eq!(result.archive.len(), 40);
-//! assert!(result.history.last().unwrap().best_hv.unwrap() > 0.3);
+//! assert!(result.history.last().unwrap().best_hv.unwrap() > 0.5); // 0.63 with this seed
 //! ```
 
 #[allow(clippy::needless_range_loop)]

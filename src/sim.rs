@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/simulation.md")]
 
+pub mod candidate;
 pub mod energy;
 pub mod engine;
 pub mod inference;

@@ -1,1 +1,295 @@
-//! Integration tests: cost.
+//! Integration tests: cost model, partitions, search space, `distrinas cost`.
+
+use crate::cli_support;
+use distrinas::arch::cost::{arch_cost, layer_costs};
+use distrinas::arch::space::{CandidateGenome, SpaceContext};
+use distrinas::arch::sram::peak_sram;
+use distrinas::arch::Arch;
+use distrinas::network::{Device, Network};
+use distrinas::partition::{check_budgets, costs, Candidate, Resource};
+use distrinas::scenario::{DType, SearchSpace};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn net_file(name: &str) -> Arch {
+    let path = cli_support::repo(&format!("models/nets/{name}.ron"));
+    Arch::from_ron(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn totals(name: &str) -> (u64, u64) {
+    let c = arch_cost(&net_file(name), DType::Int8).unwrap();
+    (c.params, c.macs)
+}
+
+#[test]
+fn mobilenet_v1_matches_keras_and_paper() {
+    // Keras `keras.applications.MobileNet()` summary: Total params 4,253,864 (BN included).
+    // Howard et al. 2017, Table 8: 569 million mult-adds, 4.2 million parameters.
+    let (params, macs) = totals("mobilenet-v1-1.0-224");
+    assert_eq!(params, 4_253_864);
+    assert_eq!(macs, 568_740_352);
+    assert_eq!((macs + 500_000) / 1_000_000, 569);
+}
+
+#[test]
+fn mobilenet_v2_matches_keras_and_paper() {
+    // Keras `keras.applications.MobileNetV2()` summary: Total params 3,538,984.
+    // Sandler et al. 2018, Table 3: 300M multiply-adds, 3.4M parameters.
+    let (params, macs) = totals("mobilenet-v2-1.0-224");
+    assert_eq!(params, 3_538_984);
+    assert_eq!(macs, 300_774_272);
+    assert_eq!(macs / 1_000_000, 300);
+}
+
+#[test]
+fn har_and_small_networks() {
+    // Issue 4: har-s 3,220 params, har-m 43,588 params (hand count in docs/networks.md).
+    assert_eq!(totals("har-s").0, 3_220);
+    assert_eq!(totals("har-m").0, 43_588);
+    // ResNet-8 of MLPerf Tiny without its two 1x1 projection shortcuts
+    // (16*32+32 = 544 and 32*64+64 = 2,080): hand count 78,634 - 2,624 = 76,010.
+    assert_eq!(totals("resnet8").0, 76_010);
+    for n in [
+        "ds-cnn",
+        "kws-cnn",
+        "mobilenet-v1-0.25-96",
+        "mobilenet-v2-0.35",
+    ] {
+        let c = arch_cost(&net_file(n), DType::Int8).unwrap();
+        assert!(c.params > 0 && c.macs > 0, "{n}");
+    }
+}
+
+fn dev(id: &str, flash: u64, sram: u64) -> Device {
+    Device {
+        id: id.into(),
+        profile: "test".into(),
+        flash_bytes: flash,
+        sram_bytes: sram,
+        mac_per_s: 1e8,
+        layer_overhead_us: 5.0,
+        active_mw: 10.0,
+        idle_mw: 1.0,
+        tx_mw: 10.0,
+        rx_mw: 10.0,
+        battery_mj: None,
+        cores: 1,
+        energy_budget_mj: None,
+    }
+}
+
+#[test]
+fn chain_peak_sram_by_hand_with_receive_buffer() {
+    // Dense chain, int8: [64] -> Dense 32 -> ReLU -> Dense 16 -> ReLU -> Dense 4
+    let a = Arch::from_ron(
+        "Arch(input: [8, 8], layers: [Flatten, Dense(units: 32), ReLU, Dense(units: 16), ReLU, Dense(units: 4)])",
+    )
+    .unwrap();
+    let l = layer_costs(&a, DType::Int8).unwrap();
+    // live: Flatten 64+64, Dense 64+32, ReLU 32+32, Dense 32+16, ReLU 16+16, Dense 16+4
+    assert_eq!(peak_sram(&a, &l, 0..6, DType::Int8).bytes, 128);
+    // partition 3..6 receives the 32-byte tensor: max(48, 32, 20) + 32 = 80
+    let p = peak_sram(&a, &l, 3..6, DType::Int8);
+    assert_eq!((p.bytes, p.receive_bytes), (80, 32));
+    let net = Network::new(
+        vec![dev("a", 10_000, 100), dev("b", 100, 100)],
+        vec![],
+        vec![],
+    );
+    let cand = Candidate {
+        arch: a,
+        cuts: vec![3],
+        map: vec!["a".into(), "b".into()],
+    };
+    let c = costs(&cand, &net, DType::Int8).unwrap();
+    assert_eq!(c.cut_bytes, vec![32]);
+    assert_eq!(c.partitions[1].peak_sram_bytes, 80);
+    // partition 0: 3 layers x 5 us + 2048 MACs / 1e8 = 15 us + 20.48 us
+    assert_eq!(c.partitions[0].compute_ns, 15_000 + 20_480);
+    let v = check_budgets(&c, &net);
+    // a: SRAM 128 > 100; b: flash (16*32+64+... ) > 100
+    assert!(v
+        .iter()
+        .any(|x| x.device_id == "a" && x.resource == Resource::Sram && x.used_bytes == 128));
+    assert!(v
+        .iter()
+        .any(|x| x.device_id == "b" && x.resource == Resource::Flash));
+}
+
+#[test]
+fn residual_peak_sram_by_hand() {
+    // [16, 4] int8. Tensors: t1 = conv0 out [16,8] 128 B, t2 = relu 128 B (kept for Add at 4),
+    // conv2 out 128, add out 128.
+    let a = Arch::from_ron(
+        "Arch(input: [16, 4], layers: [Conv1d(filters: 8, kernel: 3, padding: Same), ReLU,
+         Conv1d(filters: 8, kernel: 3, padding: Same), Add(from: 1), ReLU, GlobalAvgPool])",
+    )
+    .unwrap();
+    let l = layer_costs(&a, DType::Int8).unwrap();
+    // conv0: 64 + 128 + scratch 2*4*3*2 = 48 -> 240; relu1: 256;
+    // conv2: 128 + 128 + scratch 2*8*3*2 = 96 -> 352; add3: 128 + 128 + kept 128 = 384
+    let p = peak_sram(&a, &l, 0..6, DType::Int8);
+    assert_eq!((p.bytes, p.at_layer), (384, 3));
+    // cut at 3: tensor 3 (conv2 out) and the kept tensor 2 cross: 256 B received;
+    // partition 3..6: add 384, relu 256, gap 136 -> 384 + 256
+    let q = peak_sram(&a, &l, 3..6, DType::Int8);
+    assert_eq!((q.bytes, q.receive_bytes), (640, 256));
+}
+
+#[test]
+fn cli_json_keys() {
+    let o = cli_support::run(&["cost", "models/nets/har-s.ron", "--json"]);
+    assert!(o.status.success(), "{}", cli_support::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&cli_support::stdout(&o)).unwrap();
+    assert_eq!(v["total"]["params"], 3220);
+    assert_eq!(v["total"]["macs"], 158_848);
+    assert!(v["total"]["flash_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(v["total"]["peak_sram_bytes"], 3072);
+    let l0 = &v["layers"][0];
+    assert_eq!(l0["name"], "conv1d_0");
+    assert_eq!(l0["kind"], "Conv1d");
+    assert_eq!(l0["output_shape"], serde_json::json!([96, 16]));
+    assert_eq!(l0["params"], 496);
+    assert_eq!(l0["macs"], 46_080);
+}
+
+#[test]
+fn cli_errors_have_position_and_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.ron");
+    std::fs::write(
+        &bad,
+        "Arch(input: [10, 2], layers: [\n  Conv1d(filters: 4, kernal: 3)])",
+    )
+    .unwrap();
+    let o = cli_support::run(&["cost", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        cli_support::stderr(&o).contains("bad.ron:2:"),
+        "{}",
+        cli_support::stderr(&o)
+    );
+    let shp = dir.path().join("shape.ron");
+    std::fs::write(&shp, "Arch(input: [10, 2], layers: [Dense(units: 3)])").unwrap();
+    let o = cli_support::run(&["cost", shp.to_str().unwrap()]);
+    assert!(cli_support::stderr(&o).contains("layer 0 (Dense)"));
+}
+
+#[test]
+fn docs_ron_examples_parse() {
+    let doc = std::fs::read_to_string(cli_support::repo("docs/networks.md")).unwrap();
+    let mut n = 0;
+    for block in doc.split("```ron").skip(1) {
+        let text = block.split("```").next().unwrap();
+        if text.trim_start().starts_with("Candidate") {
+            let c: Candidate = ron::from_str(text).unwrap();
+            c.arch.shapes().unwrap();
+        } else {
+            Arch::from_ron(text).unwrap().shapes().unwrap();
+        }
+        n += 1;
+    }
+    assert!(n >= 2);
+}
+
+fn ctx(input: Vec<usize>) -> (SpaceContext, Network) {
+    let net = Network::new(
+        vec![
+            dev("a", 1 << 20, 1 << 18),
+            dev("b", 1 << 20, 1 << 18),
+            dev("c", 1 << 20, 1 << 18),
+        ],
+        vec![],
+        vec![],
+    );
+    let space = SearchSpace {
+        max_blocks: 6,
+        max_cuts: 3,
+        ..SearchSpace::default()
+    };
+    let cx = SpaceContext::new(
+        space,
+        input,
+        4,
+        vec!["a".into(), "b".into(), "c".into()],
+        vec![vec![1], vec![0, 2], vec![1]],
+    )
+    .unwrap();
+    (cx, net)
+}
+
+fn check(g: &CandidateGenome, cx: &SpaceContext, net: &Network) {
+    assert!(g.is_valid(cx), "{g:?}");
+    let cand = g.to_candidate(cx);
+    cand.validate(net).unwrap();
+    let c = costs(&cand, net, DType::Int8).unwrap();
+    assert_eq!(c.partitions.len(), cand.cuts.len() + 1);
+    let text = ron::to_string(g).unwrap();
+    let back: CandidateGenome = ron::from_str(&text).unwrap();
+    assert_eq!(&back, g);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+    #[test]
+    fn genomes_stay_valid(seed in any::<u64>(), kind in 0usize..3) {
+        let input = [vec![100, 6], vec![8, 8, 1], vec![49, 10, 1]][kind].clone();
+        let (cx, net) = ctx(input);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let a = CandidateGenome::random(&cx, &mut rng);
+        check(&a, &cx, &net);
+        let mut b = CandidateGenome::random(&cx, &mut rng);
+        b.mutate(&cx, &mut rng);
+        check(&b, &cx, &net);
+        let child = CandidateGenome::crossover(&a, &b, &cx, &mut rng);
+        check(&child, &cx, &net);
+    }
+}
+
+/// `cost --scenario --cuts --map`: per-partition costs against the scenario's devices.
+/// har-s cut after its max-pool (layer 3): partition 0 runs Conv1d 6→16 k5 on 100 steps
+/// (96 × 16 × 5 × 6 = 46,080 MACs), the cut carries the pooled [48, 16] int8 tensor
+/// (768 B), partition 1 runs Conv1d 16→32 k5 (44 × 32 × 5 × 16 = 112,640 MACs) and
+/// Dense 32→4 (128 MACs).
+#[test]
+fn cost_with_scenario_gives_partition_costs() {
+    let o = cli_support::run(&[
+        "cost",
+        "models/nets/har-s.ron",
+        "--scenario",
+        "scenarios/quickstart.ron",
+        "--cuts",
+        "3",
+        "--map",
+        "wrist,hub",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", cli_support::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&cli_support::stdout(&o)).unwrap();
+    let p = &v["partitions"];
+    assert_eq!(p["cut_bytes"], serde_json::json!([768]));
+    assert_eq!(p["partitions"][0]["device"], "wrist");
+    assert_eq!(p["partitions"][0]["macs"], 46_080);
+    assert_eq!(p["partitions"][1]["device"], "hub");
+    assert_eq!(p["partitions"][1]["macs"], 112_768);
+    assert_eq!(p["partitions"][1]["receive_bytes"], 768);
+    assert_eq!(p["violations"], serde_json::json!([]));
+
+    let bad = cli_support::run(&[
+        "cost",
+        "models/nets/har-s.ron",
+        "--scenario",
+        "scenarios/quickstart.ron",
+        "--cuts",
+        "3",
+        "--map",
+        "wrist,nowhere",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        cli_support::stderr(&bad).contains("nowhere"),
+        "{}",
+        cli_support::stderr(&bad)
+    );
+}

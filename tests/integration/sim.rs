@@ -525,3 +525,43 @@ fn every_ron_block_of_the_guide_parses() {
     let ev: Vec<distrinas::scenario::Event> = ron::from_str(blocks[1]).unwrap();
     assert_eq!(ev.len(), 5);
 }
+
+#[test]
+fn plan_from_candidate_uses_partition_costs() {
+    use distrinas::partition::{costs, Candidate};
+    use distrinas::scenario::DType;
+    let net = Network::new(
+        vec![device("wrist"), device("hub"), device("phone")],
+        vec![link(0, 1), link(1, 2)],
+        vec![],
+    );
+    let arch = distrinas::arch::Arch::from_ron(
+        "Arch(input: [100, 6], layers: [Conv1d(filters: 16, kernel: 5), ReLU,
+         MaxPool1d(size: 2), Conv1d(filters: 32, kernel: 5), ReLU, GlobalAvgPool,
+         Dense(units: 4)])",
+    )
+    .unwrap();
+    let cand = Candidate {
+        arch,
+        cuts: vec![3],
+        map: vec!["wrist".into(), "hub".into()],
+    };
+    let c = costs(&cand, &net, DType::Int8).unwrap();
+    let plan = InferencePlan::from_candidate(&cand, &net, DType::Int8, 0, 2).unwrap();
+    assert_eq!(plan.input_bytes, 600);
+    assert_eq!(plan.stages.len(), 2);
+    assert_eq!(plan.stages[0].compute_ns, c.partitions[0].compute_ns);
+    assert_eq!(plan.stages[0].output_bytes, c.cut_bytes[0]);
+    assert_eq!(plan.stages[1].output_bytes, 4);
+    // idle network: latency = compute + cut hop + output hop
+    let r = simulate(
+        &plan,
+        &net,
+        &SimWorkload::periodic(1_000_000_000, 3),
+        &[],
+        &cfg(1),
+    )
+    .unwrap();
+    let want = c.total_compute_ns() + hop_ns(c.cut_bytes[0]) + hop_ns(4);
+    assert_eq!(r.latency_ms.max, want as f64 / 1e6);
+}
