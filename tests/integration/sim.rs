@@ -565,3 +565,61 @@ fn plan_from_candidate_uses_partition_costs() {
     let want = c.total_compute_ns() + hop_ns(c.cut_bytes[0]) + hop_ns(4);
     assert_eq!(r.latency_ms.max, want as f64 / 1e6);
 }
+
+#[test]
+fn simulate_cli_json_is_reproducible_and_what_if_changes_it() {
+    use crate::cli_support::{repo, run, stderr, stdout};
+    let dir = tempfile::tempdir().unwrap();
+    let cand = dir.path().join("c.ron");
+    std::fs::write(
+        &cand,
+        r#"Candidate(arch: Arch(input: [100, 6], layers: [
+            Conv1d(filters: 16, kernel: 5), ReLU, MaxPool1d(size: 2),
+            Conv1d(filters: 32, kernel: 5), ReLU, GlobalAvgPool, Dense(units: 4)]),
+           cuts: [3], map: ["wrist", "hub"])"#,
+    )
+    .unwrap();
+    let sc = repo("scenarios/quickstart.ron");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "simulate",
+            sc.to_str().unwrap(),
+            "--candidate",
+            cand.to_str().unwrap(),
+            "--json",
+            "--requests",
+            "300",
+        ];
+        a.extend_from_slice(extra);
+        let o = run(&a);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let a = args(&[]);
+    assert_eq!(a, args(&[]));
+    let r: serde_json::Value = serde_json::from_str(a.trim()).unwrap();
+    assert_eq!(r["completed"].as_u64(), Some(300));
+    assert!(r["latency_ms"]["p95"].as_f64().unwrap() > 0.0);
+    assert!(r["links"]["wrist-hub"]["bytes"].as_u64().unwrap() > 0);
+    // a slower hub makes the mean latency longer
+    let slow: serde_json::Value =
+        serde_json::from_str(args(&["--set", "devices.hub.mac_per_s=1e6"]).trim()).unwrap();
+    assert!(slow["latency_ms"]["mean"].as_f64() > r["latency_ms"]["mean"].as_f64());
+    // the hub fails: requests are dropped
+    let down: serde_json::Value = serde_json::from_str(
+        args(&["--event", r#"DeviceDown(device: "hub", at_ms: 10000.0)"#]).trim(),
+    )
+    .unwrap();
+    assert!(down["dropped"].as_u64().unwrap() > 0);
+    // human-readable table
+    let o = run(&[
+        "simulate",
+        sc.to_str().unwrap(),
+        "--candidate",
+        cand.to_str().unwrap(),
+        "--requests",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("latency ms"));
+}
