@@ -306,7 +306,7 @@ fn embedded_quickstart_matches_the_file_and_reads_embedded_data() {
     assert!(test.contains("@problemName BasicMotions"));
     assert_eq!(
         (q.scenario.search.population, q.scenario.search.generations),
-        (16, 12)
+        (24, 30)
     );
 }
 
