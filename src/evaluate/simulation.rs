@@ -3,10 +3,17 @@
 
 use super::measure::StaticFigures;
 use super::objectives::SimFigures;
+use super::pipeline::mix;
 use crate::network::Network;
 use crate::sim::{
-    self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimWorkload, Stage, WhatIf,
+    self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimReport, SimWorkload, Stage, WhatIf,
 };
+
+/// Seed of the simulator for a run with master seed `master` (every candidate of a run
+/// is simulated with it, so `simulate --candidate` can replay the search-time run).
+pub fn sim_seed(master: u64) -> u64 {
+    mix(master ^ 0x5349_4d00)
+}
 
 /// The simulator's plan of a candidate: its stages in execution order.
 pub fn inference_plan(st: &StaticFigures, source: usize, sink: usize) -> InferencePlan {
@@ -54,6 +61,18 @@ pub fn simulate_candidate(
 ) -> Result<SimFigures, SimError> {
     let plan = inference_plan(st, source, sink);
     let r = sim::simulate(&plan, network, workload, events, config)?;
+    Ok(condense(&r, st, network, source, sink))
+}
+
+/// Condenses a simulation report of the candidate with static figures `st` into
+/// [`SimFigures`] (penalties of `docs/objectives.md` when no request completed).
+pub fn condense(
+    r: &SimReport,
+    st: &StaticFigures,
+    network: &Network,
+    source: usize,
+    sink: usize,
+) -> SimFigures {
     let completed = r.completed.max(1) as f64;
     let penalty = super::objectives::SIM_PENALTY;
     let devices: Vec<(String, f64, f64, Option<f64>)> = network
@@ -78,7 +97,7 @@ pub fn simulate_candidate(
         .map(|(_, d)| d.2)
         .fold(0.0, f64::max);
     let ok = r.completed > 0;
-    Ok(SimFigures {
+    SimFigures {
         latency_mean_ms: if ok { r.latency_ms.mean } else { penalty },
         latency_p95_ms: if ok { r.latency_ms.p95 } else { penalty },
         energy_mj_per_inference: r.energy_mj_per_inference.unwrap_or(penalty),
@@ -86,6 +105,9 @@ pub fn simulate_candidate(
         lifetime_s: r.network_lifetime_s,
         requests: r.requests,
         completed: r.completed,
+        dropped: r.dropped,
+        deadline_misses: r.deadline_misses,
+        link_bytes: r.links.values().map(|l| l.bytes).sum(),
         devices,
-    })
+    }
 }
