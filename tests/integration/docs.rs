@@ -243,9 +243,10 @@ fn split_shell(s: &str) -> Vec<String> {
 }
 
 /// The `distrinas` commands of the ```sh and ```console blocks of a Markdown page, in
-/// order. In `sh` blocks every line starting with `distrinas ` is a command; in
-/// `console` blocks, lines starting with `$ distrinas ` (the others are output).
-/// A line ending with `\` continues on the next one.
+/// order. In `sh` blocks every line starting with `distrinas ` (or
+/// `cargo run --release -- `) is a command; in `console` blocks, the same after a
+/// `$ ` prompt (the other lines are output). A line ending with `\` continues on the
+/// next one.
 fn doc_commands(md: &str) -> Vec<DocCommand> {
     let mut out = Vec::new();
     let mut block: Option<&str> = None;
@@ -277,11 +278,16 @@ fn doc_commands(md: &str) -> Vec<DocCommand> {
             }
             continue;
         }
-        let cmd = match kind {
-            "sh" => t.trim_start().strip_prefix("distrinas "),
-            "console" => t.trim_start().strip_prefix("$ distrinas "),
+        let line = t.trim_start();
+        let line = match kind {
+            "sh" => Some(line),
+            "console" => line.strip_prefix("$ "),
             _ => None,
         };
+        let cmd = line.and_then(|l| {
+            l.strip_prefix("distrinas ")
+                .or_else(|| l.strip_prefix("cargo run --release -- "))
+        });
         let Some(cmd) = cmd else { continue };
         if let Some(c) = cmd.strip_suffix('\\') {
             pending = Some((i + 1, c.to_string()));
@@ -364,10 +370,11 @@ fn run_page(page: &str, cwd: &Path) -> Vec<(DocCommand, std::process::Output)> {
 fn doc_command_extraction() {
     let md = "text\n```sh\ndistrinas search --out 'runs/a b' # comment\ncargo test\n\
               distrinas simulate x.ron --event \"DeviceDown(device: \\\"hub\\\", at_ms: 1.0)\" \\\n  --json\n```\n\
-              ```console\n$ distrinas hv p.csv --ref 1,1\nhypervolume 1\n```\n\
+              ```console\n$ distrinas hv p.csv --ref 1,1\nhypervolume 1\n$ cargo run --release -- report r\n```\n\
               ```text\ndistrinas search [SCENARIO]\n```\n";
     let c = doc_commands(md);
-    assert_eq!(c.len(), 3, "{c:?}");
+    assert_eq!(c.len(), 4, "{c:?}");
+    assert_eq!(c[3].args, ["report", "r"]);
     assert_eq!(c[0].line, 3);
     assert_eq!(c[0].args, ["search", "--out", "runs/a b"]);
     assert_eq!(
@@ -470,4 +477,64 @@ fn cli_md_commands_run() {
     let v: Value = serde_json::from_str(resumed.trim()).unwrap();
     assert_eq!(v["generations"], 5);
     assert_eq!(v["evaluations"], 40);
+}
+
+#[test]
+fn quickstart_md_commands_run() {
+    let dir = scratch();
+    let outs = run_page("docs/quickstart.md", dir.path());
+    let cwd = dir.path();
+    // `cargo run --release -- search` wrote the default run folder.
+    let run_dir = cwd.join("runs/quickstart-42");
+    for f in [
+        "front.json",
+        "front.csv",
+        "history.csv",
+        "report.md",
+        "plots/convergence.svg",
+        "plots/knee_devices.svg",
+        "plots/front_LatencyP95_vs_ValLoss.svg",
+    ] {
+        assert!(run_dir.join(f).is_file(), "{f}");
+    }
+    let run = distrinas::report::load_run(&run_dir).unwrap();
+    assert_eq!(run.results.generations, 30);
+    assert_eq!(run.results.evaluations, 720);
+    assert!(
+        run.results.front.len() >= 5,
+        "the quickstart front has ≥ 5 members"
+    );
+    // The what-ifs: unchanged replay equals the search; the hub failure drops requests;
+    // the slower link slows them down.
+    let sims: Vec<String> = outs
+        .iter()
+        .filter(|(c, _)| c.args[0] == "simulate")
+        .map(|(_, o)| stdout(o))
+        .collect();
+    assert_eq!(sims.len(), 4);
+    let row = |text: &str, metric: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(metric))
+            .unwrap_or_else(|| panic!("no {metric} row in {text}"));
+        line[metric.len()..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    let same = row(&sims[0], "completed (requests)");
+    assert_eq!(same[0], same[1]);
+    assert_eq!(row(&sims[0], "latency mean (ms)")[2], "0.0000");
+    let down = row(&sims[1], "completed (requests)");
+    assert_eq!(down[0], "200");
+    assert!(down[1].parse::<u32>().unwrap() < 200, "{down:?}");
+    let slow = row(&sims[2], "latency mean (ms)");
+    assert!(slow[2].starts_with('+'), "{slow:?}");
+    let v: Value = serde_json::from_str(sims[3].trim()).unwrap();
+    assert_eq!(
+        v["comparison"]["candidate"].as_str().unwrap(),
+        run.results.front[run.results.knee().unwrap()].id
+    );
+    assert!(v["dropped"].as_u64().unwrap() > 0);
+    assert!(cwd.join("runs/compare/convergence.svg").is_file());
 }
