@@ -13,3 +13,4 @@ pub mod problem;
 pub mod run;
 pub mod simulation;
 pub mod summary;
+pub mod whatif;

@@ -32,6 +32,12 @@ pub struct SimFigures {
     pub requests: u64,
     /// Requests completed.
     pub completed: u64,
+    /// Requests dropped (a device or link down, no route).
+    pub dropped: u64,
+    /// Completed requests later than `app.max_latency_ms`.
+    pub deadline_misses: u64,
+    /// Payload bytes sent over all links during the run (every hop counted).
+    pub link_bytes: u64,
     /// Per device, in the network's device order.
     pub devices: Vec<DeviceFigures>,
 }
@@ -149,6 +155,9 @@ mod tests {
             lifetime_s: Some(7200.0),
             requests: 10,
             completed: 10,
+            dropped: 0,
+            deadline_misses: 0,
+            link_bytes: 1640,
             devices: vec![],
         }));
         f.val_loss = Some(0.5);

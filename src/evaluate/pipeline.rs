@@ -238,7 +238,7 @@ impl Context {
             return self.finish(key, Stage::Skipped, empty(st), params, None, None);
         }
         let cfg = SimConfig {
-            seed: mix(self.seed ^ 0x5349_4d00),
+            seed: super::simulation::sim_seed(self.seed),
             max_latency_ms: self.scenario.app.max_latency_ms,
             ..SimConfig::default()
         };

@@ -73,6 +73,10 @@ pub struct Info {
     /// Epochs of search-time training and layers inherited from the parent.
     pub epochs: usize,
     pub inherited_layers: usize,
+    /// Simulated figures, for the what-if comparison of `simulate --candidate`
+    /// (`None` when not simulated; absent in checkpoints of older versions).
+    #[serde(default)]
+    pub at_search: Option<super::whatif::WhatIfFigures>,
 }
 
 /// The network × partition × mapping problem of a scenario.
@@ -195,6 +199,11 @@ impl CandidateProblem {
             val_accuracy: e.figures.val_accuracy,
             epochs: e.train.as_ref().map(|t| t.epochs).unwrap_or(0),
             inherited_layers: e.train.as_ref().map(|t| t.inherited_layers).unwrap_or(0),
+            at_search: e
+                .figures
+                .sim
+                .as_ref()
+                .map(|s| super::whatif::WhatIfFigures::new(s, &e.figures.statics)),
         }
     }
 }

@@ -3,10 +3,17 @@
 
 use super::measure::StaticFigures;
 use super::objectives::{DeviceFigures, SimFigures};
+use super::pipeline::mix;
 use crate::network::Network;
 use crate::sim::{
     self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimReport, SimWorkload, Stage, WhatIf,
 };
+
+/// Seed of the simulator for a run with master seed `master` (every candidate of a run
+/// is simulated with it, so `simulate --candidate` can replay the search-time run).
+pub fn sim_seed(master: u64) -> u64 {
+    mix(master ^ 0x5349_4d00)
+}
 
 /// The simulator's plan of a candidate: its stages in execution order.
 pub fn inference_plan(st: &StaticFigures, source: usize, sink: usize) -> InferencePlan {
@@ -71,14 +78,15 @@ pub fn simulate_candidate(
 ) -> Result<SimFigures, SimError> {
     let plan = inference_plan(st, source, sink);
     let r = sim::simulate(&plan, network, workload, events, config)?;
-    Ok(sim_figures(&r, network, st, source, sink))
+    Ok(condense(&r, st, network, source, sink))
 }
 
-/// Condenses a simulation report of a candidate with static figures `st`.
-pub fn sim_figures(
+/// Condenses a simulation report of the candidate with static figures `st` into
+/// [`SimFigures`] (penalties of `docs/objectives.md` when no request completed).
+pub fn condense(
     r: &SimReport,
-    network: &Network,
     st: &StaticFigures,
+    network: &Network,
     source: usize,
     sink: usize,
 ) -> SimFigures {
@@ -119,6 +127,9 @@ pub fn sim_figures(
         lifetime_s: r.network_lifetime_s,
         requests: r.requests,
         completed: r.completed,
+        dropped: r.dropped,
+        deadline_misses: r.deadline_misses,
+        link_bytes: r.links.values().map(|l| l.bytes).sum(),
         devices,
     }
 }
@@ -184,7 +195,7 @@ mod tests {
         let plan = inference_plan(&st, 0, 1);
         let r = sim::simulate(&plan, &net, &w, &[], &SimConfig::default()).unwrap();
         assert_eq!(r.completed, 10);
-        let f = sim_figures(&r, &net, &st, 0, 1);
+        let f = condense(&r, &st, &net, 0, 1);
         assert!((f.energy_mj_per_inference - 0.0264).abs() < 1e-12, "{f:?}");
         assert!((inference_energy_mj(&r).unwrap() - 0.0264).abs() < 1e-12);
         assert!((f.devices[0].energy_mj_per_inference - 0.024).abs() < 1e-12);
