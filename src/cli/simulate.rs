@@ -67,14 +67,14 @@ fn fmt(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "-".into(),
         Some(x) if unit == "requests" || unit == "hops" => format!("{x:.0}"),
-        Some(x) if unit == "B" => format!("{x:.1}"),
+        Some(x) if unit == "B" || unit == "h" => format!("{x:.1}"),
         Some(x) => format!("{x:.4}"),
     }
 }
 
 fn print_comparison(rows: &[ComparisonRow]) {
     println!(
-        "\n{:<26} {:>14} {:>14} {:>14} {:>9}",
+        "\n{:<27} {:>14} {:>14} {:>14} {:>9}",
         "metric", "at search", "now", "change", "change %"
     );
     for r in rows {
@@ -95,7 +95,7 @@ fn print_comparison(rows: &[ComparisonRow]) {
             Some(p) => format!("{p:+.1}%"),
         };
         println!(
-            "{:<26} {:>14} {:>14} {:>14} {:>9}",
+            "{:<27} {:>14} {:>14} {:>14} {:>9}",
             name,
             fmt(r.at_search, r.unit),
             fmt(r.now, r.unit),

@@ -58,6 +58,10 @@ pub struct WhatIfFigures {
     pub dropped: u64,
     /// Completed requests later than `app.max_latency_ms`.
     pub deadline_misses: u64,
+    /// Network lifetime: the first battery-powered device to run out, extrapolated
+    /// from the horizon, s (`None`: no battery-powered device).
+    #[serde(default)]
+    pub lifetime_s: Option<f64>,
 }
 
 impl WhatIfFigures {
@@ -76,6 +80,7 @@ impl WhatIfFigures {
             completed: sim.completed,
             dropped: sim.dropped,
             deadline_misses: sim.deadline_misses,
+            lifetime_s: sim.lifetime_s,
         }
     }
 }
@@ -196,9 +201,9 @@ pub fn replay(
 pub struct ComparisonRow {
     /// Metric name (`latency mean`, `latency p95`, `energy/inference`,
     /// `exchanged bytes`, `hops`, `link bytes/inference`, `completed`, `dropped`,
-    /// `deadline misses`).
+    /// `deadline misses`, `network lifetime`).
     pub metric: &'static str,
-    /// Unit (`ms`, `mJ`, `B`, `hops`, `requests`).
+    /// Unit (`ms`, `mJ`, `B`, `hops`, `requests`, `h`).
     pub unit: &'static str,
     /// Search-time value (`None`: not defined, e.g. no request completed).
     pub at_search: Option<f64>,
@@ -220,7 +225,7 @@ type Metric = (
 
 /// The rows comparing `at` (search time) with `now` (replay), in a fixed order.
 pub fn compare(at: &WhatIfFigures, now: &WhatIfFigures) -> Vec<ComparisonRow> {
-    let rows: [Metric; 9] = [
+    let rows: [Metric; 10] = [
         ("latency mean", "ms", |f| f.latency_mean_ms),
         ("latency p95", "ms", |f| f.latency_p95_ms),
         ("energy/inference", "mJ", |f| f.energy_mj_per_inference),
@@ -231,6 +236,9 @@ pub fn compare(at: &WhatIfFigures, now: &WhatIfFigures) -> Vec<ComparisonRow> {
         ("dropped", "requests", |f| Some(f.dropped as f64)),
         ("deadline misses", "requests", |f| {
             Some(f.deadline_misses as f64)
+        }),
+        ("network lifetime", "h", |f| {
+            f.lifetime_s.map(|s| s / 3600.0)
         }),
     ];
     rows.iter()
@@ -275,6 +283,7 @@ mod tests {
             completed: 200,
             dropped: 0,
             deadline_misses: 0,
+            lifetime_s: Some(7200.0),
         };
         let now = WhatIfFigures {
             latency_mean_ms: None,
@@ -283,7 +292,9 @@ mod tests {
             ..at.clone()
         };
         let rows = compare(&at, &now);
-        assert_eq!(rows.len(), 9);
+        assert_eq!(rows.len(), 10);
+        assert_eq!(rows[9].metric, "network lifetime");
+        assert_eq!(rows[9].at_search, Some(2.0));
         assert_eq!(rows[0].metric, "latency mean");
         assert_eq!(rows[0].change, None);
         assert_eq!(rows[1].change, Some(0.0));
