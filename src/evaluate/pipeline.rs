@@ -134,7 +134,7 @@ impl Context {
         for (i, d) in self.network.devices.iter().enumerate() {
             if let Some(budget) = d.energy_budget_mj {
                 let v = sim
-                    .and_then(|s| s.devices.get(i).map(|x| x.2))
+                    .and_then(|s| s.devices.get(i).map(|x| x.energy_mj_per_inference))
                     .unwrap_or(SIM_PENALTY);
                 c.push(Constraint::at_most(format!("energy:{}", d.id), v, budget));
             }

@@ -186,10 +186,11 @@ impl CandidateProblem {
                     s.devices
                         .iter()
                         .map(|d| DeviceSummary {
-                            id: d.0.clone(),
-                            busy_fraction: d.1,
-                            energy_mj_per_inference: d.2,
-                            lifetime_s: d.3,
+                            id: d.id.clone(),
+                            busy_fraction: d.busy_fraction,
+                            energy_mj_per_inference: d.energy_mj_per_inference,
+                            idle_mj_per_inference: d.idle_mj_per_inference,
+                            lifetime_s: d.lifetime_s,
                         })
                         .collect()
                 })

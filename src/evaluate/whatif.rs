@@ -39,7 +39,8 @@ pub struct WhatIfFigures {
     pub latency_mean_ms: Option<f64>,
     /// 95th-percentile (nearest rank) latency of the completed requests, ms.
     pub latency_p95_ms: Option<f64>,
-    /// Energy of every device over the horizon / completed requests, mJ.
+    /// Inference energy (compute + radio of every device, no idle power) / completed
+    /// requests, mJ (the `EnergyPerInference` objective).
     pub energy_mj_per_inference: Option<f64>,
     /// Payload bytes put on links per inference on the least-latency routes of the
     /// network at time 0 (the `ExchangedBytes` objective), bytes.
