@@ -568,7 +568,10 @@ fn completed_constraint_is_the_fraction_of_requests_that_reach_the_sink() {
     // It is the only violated constraint: violation = 1 − value / limit.
     assert_eq!(m["feasible"], false);
     let want = 1.0 - done / 60.0 / 0.9;
-    assert!((m["violation"].as_f64().unwrap() - want).abs() < 1e-12, "{m}");
+    assert!(
+        (m["violation"].as_f64().unwrap() - want).abs() < 1e-12,
+        "{m}"
+    );
     // A value outside [0, 1] is a validation error naming the field.
     let bad = dir.path().join("bad.ron");
     let text = std::fs::read_to_string(repo(sc))
@@ -579,5 +582,8 @@ fn completed_constraint_is_the_fraction_of_requests_that_reach_the_sink() {
     let o = run(&["validate", &bad.display().to_string()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stdout(&o) + &stderr(&o);
-    assert!(err.contains("app.min_completed must be in [0, 1] (got 1.5)"), "{err}");
+    assert!(
+        err.contains("app.min_completed must be in [0, 1] (got 1.5)"),
+        "{err}"
+    );
 }
