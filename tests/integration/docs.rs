@@ -542,3 +542,48 @@ fn quickstart_md_commands_run() {
     assert!(v["dropped"].as_u64().unwrap() > 0);
     assert!(cwd.join("runs/compare/convergence.svg").is_file());
 }
+
+#[test]
+fn completed_constraint_is_the_fraction_of_requests_that_reach_the_sink() {
+    let sc = "tests/fixtures/docs/whatif-completed.ron";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let v = search(sc, &out, &[]);
+    let m = &v["front"][0];
+    let c = m["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "completed")
+        .unwrap_or_else(|| panic!("no completed constraint: {m}"));
+    assert_eq!(c["limit"], 0.9);
+    // The sink fails after 6 s of ~12 s: the replay (the search's own simulation)
+    // completes the same requests, and the constraint's value is their fraction.
+    let id = m["id"].as_str().unwrap();
+    let r = simulate(sc, &out.join(format!("candidates/{id}.ron")), &[]);
+    let done = r["completed"].as_f64().unwrap();
+    assert!(done > 0.0 && done < 60.0 * 0.9, "{done}");
+    assert_eq!(c["value"].as_f64().unwrap(), done / 60.0);
+    assert!((c["slack"].as_f64().unwrap() - (done / 60.0 - 0.9)).abs() < 1e-12);
+    // It is the only violated constraint: violation = 1 − value / limit.
+    assert_eq!(m["feasible"], false);
+    let want = 1.0 - done / 60.0 / 0.9;
+    assert!(
+        (m["violation"].as_f64().unwrap() - want).abs() < 1e-12,
+        "{m}"
+    );
+    // A value outside [0, 1] is a validation error naming the field.
+    let bad = dir.path().join("bad.ron");
+    let text = std::fs::read_to_string(repo(sc))
+        .unwrap()
+        .replace("min_completed: 0.9", "min_completed: 1.5")
+        .replace("../../../data", &repo("data").display().to_string());
+    std::fs::write(&bad, text).unwrap();
+    let o = run(&["validate", &bad.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stdout(&o) + &stderr(&o);
+    assert!(
+        err.contains("app.min_completed must be in [0, 1] (got 1.5)"),
+        "{err}"
+    );
+}
