@@ -42,6 +42,9 @@ pub struct WhatIfFigures {
     /// Inference energy (compute + radio of every device, no idle power) / completed
     /// requests, mJ (the `EnergyPerInference` objective).
     pub energy_mj_per_inference: Option<f64>,
+    /// Idle energy of every device over the horizon per completed request, mJ.
+    #[serde(default)]
+    pub idle_mj_per_inference: Option<f64>,
     /// Payload bytes put on links per inference on the least-latency routes of the
     /// network at time 0 (the `ExchangedBytes` objective), bytes.
     pub exchanged_bytes: u64,
@@ -73,6 +76,7 @@ impl WhatIfFigures {
             latency_mean_ms: some(sim.latency_mean_ms),
             latency_p95_ms: some(sim.latency_p95_ms),
             energy_mj_per_inference: some(sim.energy_mj_per_inference),
+            idle_mj_per_inference: some(sim.idle_mj_per_inference),
             exchanged_bytes: st.exchanged_bytes,
             hops: st.hops,
             link_bytes_per_inference: some(sim.link_bytes as f64 / sim.completed.max(1) as f64),
@@ -200,6 +204,7 @@ pub fn replay(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComparisonRow {
     /// Metric name (`latency mean`, `latency p95`, `energy/inference`,
+    /// `idle energy/inference`,
     /// `exchanged bytes`, `hops`, `link bytes/inference`, `completed`, `dropped`,
     /// `deadline misses`, `network lifetime`).
     pub metric: &'static str,
@@ -225,10 +230,11 @@ type Metric = (
 
 /// The rows comparing `at` (search time) with `now` (replay), in a fixed order.
 pub fn compare(at: &WhatIfFigures, now: &WhatIfFigures) -> Vec<ComparisonRow> {
-    let rows: [Metric; 10] = [
+    let rows: [Metric; 11] = [
         ("latency mean", "ms", |f| f.latency_mean_ms),
         ("latency p95", "ms", |f| f.latency_p95_ms),
         ("energy/inference", "mJ", |f| f.energy_mj_per_inference),
+        ("idle energy/inference", "mJ", |f| f.idle_mj_per_inference),
         ("exchanged bytes", "B", |f| Some(f.exchanged_bytes as f64)),
         ("hops", "hops", |f| Some(f.hops as f64)),
         ("link bytes/inference", "B", |f| f.link_bytes_per_inference),
@@ -276,6 +282,7 @@ mod tests {
             latency_mean_ms: Some(8.0),
             latency_p95_ms: Some(10.0),
             energy_mj_per_inference: Some(2.0),
+            idle_mj_per_inference: None,
             exchanged_bytes: 100,
             hops: 2,
             link_bytes_per_inference: Some(100.0),
@@ -292,19 +299,21 @@ mod tests {
             ..at.clone()
         };
         let rows = compare(&at, &now);
-        assert_eq!(rows.len(), 10);
-        assert_eq!(rows[9].metric, "network lifetime");
-        assert_eq!(rows[9].at_search, Some(2.0));
+        assert_eq!(rows.len(), 11);
+        assert_eq!(rows[10].metric, "network lifetime");
+        assert_eq!(rows[10].at_search, Some(2.0));
+        assert_eq!(rows[3].metric, "idle energy/inference");
+        assert_eq!(rows[3].at_search, None);
         assert_eq!(rows[0].metric, "latency mean");
         assert_eq!(rows[0].change, None);
         assert_eq!(rows[1].change, Some(0.0));
         assert_eq!(rows[1].change_pct, Some(0.0));
-        assert_eq!(rows[6].change, Some(-200.0));
-        assert_eq!(rows[6].change_pct, Some(-100.0));
+        assert_eq!(rows[7].change, Some(-200.0));
+        assert_eq!(rows[7].change_pct, Some(-100.0));
         // From 0 dropped to 200: no percentage.
-        assert_eq!(rows[7].change, Some(200.0));
-        assert_eq!(rows[7].change_pct, None);
-        assert_eq!(rows[8].change_pct, Some(0.0));
+        assert_eq!(rows[8].change, Some(200.0));
+        assert_eq!(rows[8].change_pct, None);
+        assert_eq!(rows[9].change_pct, Some(0.0));
     }
 
     #[test]
