@@ -6,7 +6,6 @@ pub mod training;
 
 pub use store::WeightStore;
 pub use training::{load_splits, train_candidate, TrainFigures};
-pub mod genome;
 pub mod measure;
 pub mod objectives;
 pub mod pipeline;
@@ -14,3 +13,4 @@ pub mod problem;
 pub mod run;
 pub mod simulation;
 pub mod summary;
+pub mod whatif;

@@ -277,11 +277,24 @@ impl NetGenome {
     /// spatial axis is at least `MIN_SPATIAL × s` long, a pool only if every axis is at
     /// least `2 × MIN_SPATIAL`. Head: `GlobalAvgPool → [Dense(u) → ReLU] → Dense(classes)`.
     pub fn decode(&self, input: &[usize], classes: usize) -> Arch {
+        self.decode_with_starts(input, classes).0
+    }
+
+    /// Layer index where each block starts in [`NetGenome::decode`]'s network, then
+    /// the index of the head's first layer (`GlobalAvgPool`): `blocks.len() + 1`
+    /// entries, non-decreasing.
+    pub fn block_starts(&self, input: &[usize], classes: usize) -> Vec<usize> {
+        self.decode_with_starts(input, classes).1
+    }
+
+    fn decode_with_starts(&self, input: &[usize], classes: usize) -> (Arch, Vec<usize>) {
         let rank = input.len();
+        let mut starts = Vec::with_capacity(self.blocks.len() + 1);
         let mut spatial: Vec<usize> = input[..rank.saturating_sub(1)].to_vec();
         let mut layers = Vec::with_capacity(self.blocks.len() * 6 + 4);
         let min_len = |s: &[usize]| s.iter().copied().min().unwrap_or(0);
         for b in &self.blocks {
+            starts.push(layers.len());
             let stride = if b.stride > 1 && min_len(&spatial) >= MIN_SPATIAL * b.stride {
                 b.stride
             } else {
@@ -319,6 +332,7 @@ impl NetGenome {
                 }
             }
         }
+        starts.push(layers.len());
         layers.push(Layer::GlobalAvgPool);
         if self.dense_units > 0 {
             layers.push(Layer::Dense {
@@ -331,10 +345,13 @@ impl NetGenome {
             units: classes,
             bias: true,
         });
-        Arch {
-            input: input.to_vec(),
-            layers,
-        }
+        (
+            Arch {
+                input: input.to_vec(),
+                layers,
+            },
+            starts,
+        )
     }
 
     /// `true` when every gene is one of the space's choices and the block count is in
@@ -352,23 +369,31 @@ impl NetGenome {
     }
 
     /// Changes one gene (add/remove a block, or one block's kind, channels, kernel,
-    /// stride or pooling, or the dense head), staying within the space.
-    pub fn mutate<R: Rng + ?Sized>(&mut self, space: &SearchSpace, rng: &mut R) {
+    /// stride or pooling, or the dense head), staying within the space. Returns what
+    /// changed, so cut points can follow the blocks they sit in.
+    pub fn mutate<R: Rng + ?Sized>(&mut self, space: &SearchSpace, rng: &mut R) -> NetChange {
         let n = self.blocks.len();
         match rng.random_range(0..8u32) {
             0 if n < space.max_blocks => {
                 let at = rng.random_range(0..=n);
                 self.blocks.insert(at, random_block(space, rng));
+                NetChange::Inserted(at)
             }
             1 if n > space.min_blocks.max(1) => {
-                self.blocks.remove(rng.random_range(0..n));
+                let at = rng.random_range(0..n);
+                self.blocks.remove(at);
+                NetChange::Removed(at)
             }
-            7 => self.dense_units = *space.dense_units.choose(rng).unwrap_or(&0),
+            7 => {
+                self.dense_units = *space.dense_units.choose(rng).unwrap_or(&0);
+                NetChange::Head
+            }
             op => {
                 if n == 0 {
-                    return;
+                    return NetChange::Head;
                 }
-                let b = &mut self.blocks[rng.random_range(0..n)];
+                let i = rng.random_range(0..n);
+                let b = &mut self.blocks[i];
                 match op % 5 {
                     0 => b.channels = *space.channels.choose(rng).unwrap_or(&b.channels),
                     1 => b.kernel = *space.kernels.choose(rng).unwrap_or(&b.kernel),
@@ -376,6 +401,7 @@ impl NetGenome {
                     3 => b.pool = *space.pooling.choose(rng).unwrap_or(&b.pool),
                     _ => b.kind = *space.block_kinds.choose(rng).unwrap_or(&b.kind),
                 }
+                NetChange::Block(i)
             }
         }
     }
@@ -388,25 +414,101 @@ impl NetGenome {
         space: &SearchSpace,
         rng: &mut R,
     ) -> Self {
+        Self::crossover_traced(a, b, space, rng).0
+    }
+
+    /// [`NetGenome::crossover`], also returning where each child block comes from:
+    /// `(false, i)` for `a.blocks[i]`, `(true, j)` for `b.blocks[j]`.
+    pub fn crossover_traced<R: Rng + ?Sized>(
+        a: &Self,
+        b: &Self,
+        space: &SearchSpace,
+        rng: &mut R,
+    ) -> (Self, Vec<(bool, usize)>) {
         let i = rng.random_range(0..=a.blocks.len());
         let j = rng.random_range(0..=b.blocks.len());
-        let mut blocks: Vec<BlockGene> = a.blocks[..i].to_vec();
-        blocks.extend_from_slice(&b.blocks[j..]);
+        let mut origin: Vec<(bool, usize)> = (0..i).map(|k| (false, k)).collect();
+        origin.extend((j..b.blocks.len()).map(|k| (true, k)));
         let mut k = i;
-        while blocks.len() < space.min_blocks.max(1) && k < a.blocks.len() {
-            blocks.push(a.blocks[k]);
+        while origin.len() < space.min_blocks.max(1) && k < a.blocks.len() {
+            origin.push((false, k));
             k += 1;
         }
-        blocks.truncate(space.max_blocks);
-        NetGenome {
-            blocks,
-            dense_units: if rng.random_bool(0.5) {
-                a.dense_units
-            } else {
-                b.dense_units
+        origin.truncate(space.max_blocks);
+        let blocks = origin
+            .iter()
+            .map(|&(from_b, k)| if from_b { b.blocks[k] } else { a.blocks[k] })
+            .collect();
+        let dense_units = if rng.random_bool(0.5) {
+            a.dense_units
+        } else {
+            b.dense_units
+        };
+        (
+            NetGenome {
+                blocks,
+                dense_units,
             },
+            origin,
+        )
+    }
+}
+
+/// What [`NetGenome::mutate`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetChange {
+    /// A block was inserted at this index.
+    Inserted(usize),
+    /// The block at this index was removed.
+    Removed(usize),
+    /// One gene of the block at this index changed.
+    Block(usize),
+    /// The dense head changed (or nothing could change).
+    Head,
+}
+
+impl NetChange {
+    /// Where old block `b` is after the change (`head_old`/`head_new`: the head's block
+    /// index before/after); `None` for the removed block.
+    pub fn follow(self, b: usize, head_old: usize, head_new: usize) -> Option<usize> {
+        if b == head_old {
+            return Some(head_new);
+        }
+        match self {
+            NetChange::Inserted(at) if b >= at => Some(b + 1),
+            NetChange::Removed(at) if b == at => None,
+            NetChange::Removed(at) if b > at => Some(b - 1),
+            _ => Some(b),
         }
     }
+}
+
+/// Moves layer-index cuts from one decoded network to another, block by block: a cut
+/// `o` layers into old block `b` (the head is block `old_starts.len() - 1`) goes `o`
+/// layers into new block `to(b)` (clamped to that block's layers; `None`: the block is
+/// gone, the cut goes to the start of new block `gone`).
+fn relocate(
+    cuts: &[usize],
+    old_starts: &[usize],
+    new_starts: &[usize],
+    new_layers: usize,
+    to: impl Fn(usize) -> Option<usize>,
+    gone: usize,
+) -> Vec<usize> {
+    let new_head = new_starts.len() - 1;
+    cuts.iter()
+        .map(|&c| {
+            let b = old_starts.partition_point(|&s| s <= c).saturating_sub(1);
+            let offset = c - old_starts[b].min(c);
+            let (nb, offset) = match to(b) {
+                Some(nb) => (nb.min(new_head), offset),
+                None => (gone.min(new_head), 0),
+            };
+            let end = new_starts.get(nb + 1).copied().unwrap_or(new_layers);
+            let len = end.saturating_sub(new_starts[nb]).max(1);
+            new_starts[nb] + offset.min(len - 1)
+        })
+        .collect()
 }
 
 /// A full candidate genome: network, cut points (layer indices of the decoded network)
@@ -475,28 +577,30 @@ impl CandidateGenome {
         }
     }
 
-    /// Brings cuts and map back to validity after the network changed: cuts clamped to
-    /// `1..L`, deduplicated, at most `max_cuts`; the map truncated or extended (with the
-    /// last device) to one entry per partition; out-of-range device indices wrapped.
+    /// Brings cuts and map back to validity after the network changed: each cut is
+    /// kept with the device of the partition it opens; cuts outside `1..L` are dropped,
+    /// duplicates merged (first device kept), at most `max_cuts` kept; a missing map
+    /// entry repeats the previous device; out-of-range device indices wrap. Never
+    /// panics.
     pub fn repair(&mut self, ctx: &SpaceContext) {
         let layers = self.layers(ctx);
-        for c in &mut self.cuts {
-            *c = (*c).clamp(1, layers.saturating_sub(1).max(1));
-        }
-        self.cuts.sort_unstable();
-        self.cuts.dedup();
-        self.cuts.retain(|&c| c >= 1 && c < layers);
-        self.cuts.truncate(ctx.space.max_cuts);
         let nd = ctx.devices.len();
-        for d in &mut self.map {
-            *d %= nd;
+        let first = self.map.first().copied().unwrap_or(0) % nd;
+        let mut last = first;
+        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(self.cuts.len());
+        for (i, &c) in self.cuts.iter().enumerate() {
+            let d = self.map.get(i + 1).map(|d| d % nd).unwrap_or(last);
+            last = d;
+            pairs.push((c, d));
         }
-        let parts = self.cuts.len() + 1;
-        self.map.truncate(parts);
-        while self.map.len() < parts {
-            let last = self.map.last().copied().unwrap_or(0);
-            self.map.push(last);
-        }
+        pairs.retain(|&(c, _)| c >= 1 && c < layers);
+        pairs.sort_by_key(|p| p.0);
+        pairs.dedup_by_key(|p| p.0);
+        pairs.truncate(ctx.space.max_cuts);
+        self.cuts = pairs.iter().map(|p| p.0).collect();
+        self.map = std::iter::once(first)
+            .chain(pairs.iter().map(|p| p.1))
+            .collect();
     }
 
     /// `true` when the network is within the space and cuts/map are valid for it.
@@ -510,13 +614,25 @@ impl CandidateGenome {
             && self.map.iter().all(|&d| d < ctx.devices.len())
     }
 
-    /// One random change: half the time the network (see [`NetGenome::mutate`]), else
-    /// move, add or remove a cut, or remap a partition (to a topology neighbour of its
-    /// device with probability 3/4). Always leaves a valid genome.
+    /// One random change: half the time the network (see [`NetGenome::mutate`]; cuts
+    /// follow the blocks they sit in), else move, add or remove a cut, or remap a
+    /// partition (to a topology neighbour of its device with probability 3/4). Always
+    /// leaves a valid genome.
     pub fn mutate<R: Rng + ?Sized>(&mut self, ctx: &SpaceContext, rng: &mut R) {
         let layers = self.layers(ctx);
         match rng.random_range(0..8u32) {
-            0..=3 => self.net.mutate(&ctx.space, rng),
+            0..=3 => {
+                let old = self.net.block_starts(&ctx.input, ctx.classes);
+                let change = self.net.mutate(&ctx.space, rng);
+                let (arch, new) = self.net.decode_with_starts(&ctx.input, ctx.classes);
+                let (head_old, head_new) = (old.len() - 1, new.len() - 1);
+                let to = |b: usize| change.follow(b, head_old, head_new);
+                let gone = match change {
+                    NetChange::Removed(at) => at,
+                    _ => 0,
+                };
+                self.cuts = relocate(&self.cuts, &old, &new, arch.layers.len(), to, gone);
+            }
             4 if !self.cuts.is_empty() => {
                 let i = rng.random_range(0..self.cuts.len());
                 let lo = if i == 0 { 1 } else { self.cuts[i - 1] + 1 };
@@ -548,12 +664,29 @@ impl CandidateGenome {
         self.repair(ctx);
     }
 
-    /// Crossover: network by [`NetGenome::crossover`], cuts from either parent, each
+    /// Crossover: network by [`NetGenome::crossover`]; the cuts of one parent (chosen
+    /// at random), each moved to the child block that came from the block it sat in
+    /// (or the block at the same position when that block was not inherited); each
     /// partition's device from either parent where it has one; then repaired.
     pub fn crossover<R: Rng + ?Sized>(a: &Self, b: &Self, ctx: &SpaceContext, rng: &mut R) -> Self {
-        let net = NetGenome::crossover(&a.net, &b.net, &ctx.space, rng);
-        let (first, second) = if rng.random_bool(0.5) { (a, b) } else { (b, a) };
-        let cuts = first.cuts.clone();
+        let (net, origin) = NetGenome::crossover_traced(&a.net, &b.net, &ctx.space, rng);
+        let from_b = rng.random_bool(0.5);
+        let (first, second) = if from_b { (b, a) } else { (a, b) };
+        let old = first.net.block_starts(&ctx.input, ctx.classes);
+        let (arch, new) = net.decode_with_starts(&ctx.input, ctx.classes);
+        let (head_old, head_new) = (old.len() - 1, new.len() - 1);
+        let to = |k: usize| {
+            if k == head_old {
+                return Some(head_new);
+            }
+            Some(
+                origin
+                    .iter()
+                    .position(|&o| o == (from_b, k))
+                    .unwrap_or(k.min(head_new)),
+            )
+        };
+        let cuts = relocate(&first.cuts, &old, &new, arch.layers.len(), to, 0);
         let map = (0..first.map.len())
             .map(|p| match second.map.get(p) {
                 Some(&d) if rng.random_bool(0.5) => d,
@@ -605,6 +738,75 @@ mod tests {
         let t = g.decode(&[3, 2], 4);
         assert_eq!(t.shapes().unwrap()[0], vec![3, 8]);
         assert_eq!(t.layers.len(), 7);
+    }
+
+    fn conv(channels: usize, kind: BlockKind) -> BlockGene {
+        BlockGene {
+            kind,
+            channels,
+            kernel: 3,
+            stride: 1,
+            pool: PoolKind::None,
+        }
+    }
+
+    #[test]
+    fn cuts_follow_their_blocks() {
+        let one = NetGenome {
+            blocks: vec![conv(8, BlockKind::Conv), conv(16, BlockKind::Conv)],
+            dense_units: 0,
+        };
+        // Conv ReLU | Conv ReLU | GlobalAvgPool Dense
+        let old = one.block_starts(&[100, 6], 4);
+        assert_eq!(old, vec![0, 2, 4]);
+        let mut two = one.clone();
+        two.blocks.insert(0, conv(8, BlockKind::Residual));
+        let new = two.block_starts(&[100, 6], 4);
+        assert_eq!(new, vec![0, 5, 7, 9]);
+        let ins = NetChange::Inserted(0);
+        // Cut before block 1, inside block 1, before the head, inside the head.
+        let moved = relocate(&[2, 3, 4, 5], &old, &new, 11, |b| ins.follow(b, 2, 3), 0);
+        assert_eq!(moved, vec![7, 8, 9, 10]);
+        // Removing block 0 of `two` brings them back; a cut inside the removed block
+        // goes to the start of the block that followed.
+        let rem = NetChange::Removed(0);
+        let back = relocate(&[3, 7, 8, 9, 10], &new, &old, 6, |b| rem.follow(b, 3, 2), 0);
+        assert_eq!(back, vec![0, 2, 3, 4, 5]);
+        // Through `mutate`: whatever changes, a cut right before the head stays there.
+        let cx = ctx(vec![100, 6]);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..300 {
+            let mut g = CandidateGenome::random(&cx, &mut rng);
+            let head = *g.net.block_starts(&cx.input, cx.classes).last().unwrap();
+            g.cuts = vec![head];
+            g.map = vec![0, 2];
+            let before = g.net.clone();
+            g.mutate(&cx, &mut rng);
+            if g.net != before {
+                let head = *g.net.block_starts(&cx.input, cx.classes).last().unwrap();
+                assert_eq!(g.cuts, vec![head], "{before:?} -> {g:?}");
+                assert_eq!(g.map, vec![0, 2]);
+            }
+        }
+    }
+
+    #[test]
+    fn repair_keeps_each_cut_with_its_device() {
+        let cx = ctx(vec![100, 6]);
+        let mut g = CandidateGenome {
+            net: NetGenome {
+                blocks: vec![conv(8, BlockKind::Conv)],
+                dense_units: 0,
+            },
+            cuts: vec![9, 3, 1, 3],
+            map: vec![4, 1, 2, 0],
+        };
+        g.repair(&cx);
+        // 4 layers: cut 9 dropped, the second 3 merged; device 4 wraps to 1; the
+        // missing fifth entry would have repeated the last device.
+        assert_eq!(g.cuts, vec![1, 3]);
+        assert_eq!(g.map, vec![1, 0, 2]);
+        assert!(g.is_valid(&cx));
     }
 
     #[test]

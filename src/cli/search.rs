@@ -45,6 +45,10 @@ pub struct SearchArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Training epochs of each final front member, for its test accuracy (default:
+    /// `search.final_epochs`; 0 skips final training, e.g. when only comparing HV).
+    #[arg(long)]
+    pub final_epochs: Option<usize>,
     /// Continue the run checkpointed in the output folder.
     #[arg(long)]
     pub resume: bool,
@@ -70,6 +74,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     opts.resume = args.resume;
     if let Some(g) = args.generations {
         opts.generations = g;
+    }
+    if let Some(e) = args.final_epochs {
+        opts.final_epochs = e;
     }
     if let Some(p) = args.population {
         opts.population = p;

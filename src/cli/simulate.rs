@@ -1,31 +1,35 @@
-//! `distrinas simulate`: what-if replay of one candidate.
+//! `distrinas simulate`: what-if replay of one candidate, compared with the figures
+//! the search measured for it (`docs/quickstart.md`, `docs/cli.md`).
 
 use anyhow::{bail, Context};
 use clap::Args;
+use distrinas::evaluate::whatif::{compare, replay, ComparisonRow, SearchRecord};
 use distrinas::network::Network;
 use distrinas::partition::Candidate;
+use distrinas::report::RunResults;
 use distrinas::scenario::{Event, Scenario};
 use distrinas::sim::{
-    overrides::apply_set, simulate_traced, trace_csv, InferencePlan, ServiceTime, SimConfig,
-    SimWorkload, WhatIf,
+    overrides::apply_set, trace_csv, ServiceTime, SimConfig, SimWorkload, WhatIf,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Scenario file (RON).
     pub scenario: PathBuf,
-    /// Candidate file (`Candidate(arch: ..., cuts: [...], map: [...])`).
+    /// Candidate file (`Candidate(arch: ..., cuts: [...], map: [...])`), or a run
+    /// folder (its knee candidate).
     #[arg(long)]
     pub candidate: PathBuf,
     /// Number of requests (default: the scenario's `workload.requests`).
     #[arg(long)]
     pub requests: Option<usize>,
-    /// Seed (default: the scenario's `seed`).
+    /// Simulation seed (default: the search's, from `<id>.search.json`; else the
+    /// scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Print one JSON object (the SimReport) on stdout.
+    /// Print one JSON object (the SimReport plus `comparison`) on stdout.
     #[arg(long)]
     pub json: bool,
     /// Write a CSV of every request event to this file.
@@ -42,6 +46,65 @@ pub struct SimulateArgs {
     pub exponential_service: bool,
 }
 
+/// The candidate file of `--candidate`: the file itself, or the knee candidate of a
+/// run folder.
+fn candidate_file(path: &Path) -> anyhow::Result<PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let front = path.join("front.json");
+    let text = std::fs::read_to_string(&front)
+        .with_context(|| format!("{} is a folder without front.json", path.display()))?;
+    let run: RunResults = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", front.display(), e.line(), e.column()))?;
+    let Some(k) = run.knee() else {
+        bail!("{}: the front is empty", front.display());
+    };
+    Ok(path.join(&run.front[k].candidate_file))
+}
+
+fn fmt(v: Option<f64>, unit: &str) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if unit == "requests" || unit == "hops" => format!("{x:.0}"),
+        Some(x) if unit == "B" || unit == "h" => format!("{x:.1}"),
+        Some(x) => format!("{x:.4}"),
+    }
+}
+
+fn print_comparison(rows: &[ComparisonRow]) {
+    println!(
+        "\n{:<27} {:>14} {:>14} {:>14} {:>9}",
+        "metric", "at search", "now", "change", "change %"
+    );
+    for r in rows {
+        let name = format!("{} ({})", r.metric, r.unit);
+        let change = match r.change {
+            None => "-".into(),
+            Some(c) => {
+                let s = fmt(Some(c), r.unit);
+                if c > 0.0 {
+                    format!("+{s}")
+                } else {
+                    s
+                }
+            }
+        };
+        let pct = match r.change_pct {
+            None => "-".into(),
+            Some(p) => format!("{p:+.1}%"),
+        };
+        println!(
+            "{:<27} {:>14} {:>14} {:>14} {:>9}",
+            name,
+            fmt(r.at_search, r.unit),
+            fmt(r.now, r.unit),
+            change,
+            pct
+        );
+    }
+}
+
 pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let loaded = Scenario::load(&args.scenario)?;
     let sc = &loaded.scenario;
@@ -49,25 +112,35 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     for s in &args.set {
         apply_set(&mut network, s)?;
     }
-    let text = std::fs::read_to_string(&args.candidate)
-        .with_context(|| format!("cannot read {}", args.candidate.display()))?;
+    let cand_path = candidate_file(&args.candidate)?;
+    let text = std::fs::read_to_string(&cand_path)
+        .with_context(|| format!("cannot read {}", cand_path.display()))?;
     let candidate: Candidate = distrinas::ronfmt::options().from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{}:{}:{}: {}",
-            args.candidate.display(),
+            cand_path.display(),
             e.span.start.line,
             e.span.start.col,
             e.code
         )
     })?;
+    let record = SearchRecord::read_for(&cand_path)?;
+    if let Some(r) = &record {
+        if r.scenario != sc.name {
+            eprintln!(
+                "note: {} was found by a search of scenario `{}`, replayed on `{}`",
+                cand_path.display(),
+                r.scenario,
+                sc.name
+            );
+        }
+    }
     let (Some(source), Some(sink)) = (
         network.device_index(&sc.source),
         network.device_index(&sc.sink),
     ) else {
         bail!("source or sink is not a device of the scenario");
     };
-    let plan = InferencePlan::from_candidate(&candidate, &network, sc.dtype, source, sink)
-        .with_context(|| format!("candidate {}", args.candidate.display()))?;
     let mut workload = SimWorkload::from_scenario(&sc.workload, &loaded.base_dir)?;
     if let Some(n) = args.requests {
         workload.requests = n;
@@ -87,7 +160,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let whatifs = WhatIf::from_scenario(&events, &network)?;
     let config = SimConfig {
-        seed: args.seed.unwrap_or(sc.seed),
+        seed: args
+            .seed
+            .or(record.as_ref().map(|r| r.sim_seed))
+            .unwrap_or(sc.seed),
         max_latency_ms: sc.app.max_latency_ms,
         service: if args.exponential_service {
             ServiceTime::Exponential
@@ -96,20 +172,38 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         },
         trace: args.trace.is_some(),
     };
-    let (report, trace) = simulate_traced(&plan, &network, &workload, &whatifs, &config)?;
+    let out = replay(
+        &candidate, &network, sc.dtype, source, sink, &workload, &whatifs, &config,
+    )
+    .with_context(|| format!("candidate {}", cand_path.display()))?;
+    let report = &out.report;
     if let Some(path) = &args.trace {
-        distrinas::atomic::write_atomic(path, trace_csv(&trace, &network).as_bytes())
+        distrinas::atomic::write_atomic(path, trace_csv(&out.trace, &network).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    let rows = record.as_ref().map(|r| compare(&r.figures, &out.figures));
     if args.json {
-        println!("{}", report.to_json());
+        let mut v = serde_json::to_value(report)?;
+        let comparison = match (&record, &rows) {
+            (Some(r), Some(rows)) => serde_json::json!({
+                "candidate": r.id,
+                "scenario": r.scenario,
+                "sim_seed": r.sim_seed,
+                "at_search": r.figures,
+                "now": out.figures,
+                "rows": rows,
+            }),
+            _ => serde_json::Value::Null,
+        };
+        v["comparison"] = comparison;
+        println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
     let l = &report.latency_ms;
     println!(
         "scenario {}  candidate {}  seed {}",
         sc.name,
-        args.candidate.display(),
+        cand_path.display(),
         config.seed
     );
     println!(
@@ -167,5 +261,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("\nevents processed {}", report.events_processed);
+    match &rows {
+        Some(rows) => print_comparison(rows),
+        None => println!(
+            "\nno search-time figures ({} not found): nothing to compare with",
+            SearchRecord::path_for(&cand_path).display()
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }

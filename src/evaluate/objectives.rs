@@ -18,9 +18,13 @@ pub struct SimFigures {
     pub latency_mean_ms: f64,
     /// 95th-percentile latency, ms.
     pub latency_p95_ms: f64,
-    /// Energy of every device / completed requests, mJ.
+    /// Inference energy (compute + radio transmit + radio receive, every device) per
+    /// completed request, mJ; idle power is not included (see `idle_mj_per_inference`).
     pub energy_mj_per_inference: f64,
-    /// Largest single-device energy per completed request, mJ.
+    /// Idle energy of every device over the horizon per completed request, mJ
+    /// (reported, not an objective).
+    pub idle_mj_per_inference: f64,
+    /// Largest single-device inference energy per completed request, mJ.
     pub max_device_energy_mj: f64,
     /// Network lifetime, s (`None`: no battery-powered device).
     pub lifetime_s: Option<f64>,
@@ -28,9 +32,29 @@ pub struct SimFigures {
     pub requests: u64,
     /// Requests completed.
     pub completed: u64,
-    /// Per device (id order of the network): busy fraction, energy per inference in
-    /// mJ, lifetime in s.
-    pub devices: Vec<(String, f64, f64, Option<f64>)>,
+    /// Requests dropped (a device or link down, no route).
+    pub dropped: u64,
+    /// Completed requests later than `app.max_latency_ms`.
+    pub deadline_misses: u64,
+    /// Payload bytes sent over all links during the run (every hop counted).
+    pub link_bytes: u64,
+    /// Per device, in the network's device order.
+    pub devices: Vec<DeviceFigures>,
+}
+
+/// Simulated figures of one device for a candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceFigures {
+    /// Device id.
+    pub id: String,
+    /// Busy core-time / (cores × horizon).
+    pub busy_fraction: f64,
+    /// Inference energy (compute + transmit + receive) per completed request, mJ.
+    pub energy_mj_per_inference: f64,
+    /// Idle energy over the horizon per completed request, mJ.
+    pub idle_mj_per_inference: f64,
+    /// Battery lifetime, s (`None`: mains powered); includes idle power.
+    pub lifetime_s: Option<f64>,
 }
 
 /// Every figure of an evaluated candidate.
@@ -126,10 +150,14 @@ mod tests {
             latency_mean_ms: 3.0,
             latency_p95_ms: 4.5,
             energy_mj_per_inference: 0.25,
+            idle_mj_per_inference: 9.0,
             max_device_energy_mj: 0.125,
             lifetime_s: Some(7200.0),
             requests: 10,
             completed: 10,
+            dropped: 0,
+            deadline_misses: 0,
+            link_bytes: 1640,
             devices: vec![],
         }));
         f.val_loss = Some(0.5);

@@ -124,7 +124,7 @@ impl Context {
     }
 
     /// Constraints from the simulation and training (fixed order: per-device energy
-    /// budgets, `min_accuracy`, `max_latency_ms`).
+    /// budgets, `min_accuracy`, `max_latency_ms`, `completed`).
     fn dynamic_constraints(
         &self,
         sim: Option<&SimFigures>,
@@ -134,7 +134,7 @@ impl Context {
         for (i, d) in self.network.devices.iter().enumerate() {
             if let Some(budget) = d.energy_budget_mj {
                 let v = sim
-                    .and_then(|s| s.devices.get(i).map(|x| x.2))
+                    .and_then(|s| s.devices.get(i).map(|x| x.energy_mj_per_inference))
                     .unwrap_or(SIM_PENALTY);
                 c.push(Constraint::at_most(format!("energy:{}", d.id), v, budget));
             }
@@ -150,6 +150,19 @@ impl Context {
         if let Some(max) = self.scenario.app.max_latency_ms {
             let v = sim.map(|s| s.latency_p95_ms).unwrap_or(SIM_PENALTY);
             c.push(Constraint::at_most("max_latency_ms", v, max));
+        }
+        if let Some(min) = self.scenario.app.min_completed {
+            // Fraction of the simulated requests that reached the sink (0 when the
+            // candidate was not simulated).
+            let v = sim
+                .map(|s| s.completed as f64 / s.requests.max(1) as f64)
+                .unwrap_or(0.0);
+            c.push(Constraint {
+                name: "completed".into(),
+                value: v,
+                limit: min,
+                bound: Bound::AtLeast,
+            });
         }
         c
     }
@@ -238,7 +251,7 @@ impl Context {
             return self.finish(key, Stage::Skipped, empty(st), params, None, None);
         }
         let cfg = SimConfig {
-            seed: mix(self.seed ^ 0x5349_4d00),
+            seed: super::simulation::sim_seed(self.seed),
             max_latency_ms: self.scenario.app.max_latency_ms,
             ..SimConfig::default()
         };

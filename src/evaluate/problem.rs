@@ -1,22 +1,24 @@
 //! The candidate problem on the search engine's [`Problem`] trait.
 
-use super::genome::{NetGenome, Space};
 use super::pipeline::{Context, Evaluated, Stage};
 use super::summary::{ConstraintSlack, DeviceSummary, PartitionSummary};
+use crate::arch::space::{CandidateGenome, SpaceContext, SpaceError};
 use crate::partition::Candidate;
 use crate::search::{Evaluation, Problem};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 
-/// A search genome: the network/cuts/map genome plus the key of the parent whose
-/// trained weights the child inherits.
+/// A search genome: the candidate genome ([`CandidateGenome`]: network blocks, layer
+/// cuts, device indices) plus the key of the parent whose trained weights the child
+/// inherits.
 ///
 /// Equality and hashing use `net` and `parent` (the trained weights depend on both);
 /// `crossed` only tells `mutate` that `crossover` already set the parent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Genome {
-    pub net: NetGenome,
+    pub net: CandidateGenome,
     /// Key of the parent genome (`None`: trained from scratch).
     pub parent: Option<u64>,
     #[serde(default)]
@@ -71,12 +73,17 @@ pub struct Info {
     /// Epochs of search-time training and layers inherited from the parent.
     pub epochs: usize,
     pub inherited_layers: usize,
+    /// Simulated figures, for the what-if comparison of `simulate --candidate`
+    /// (`None` when not simulated; absent in checkpoints of older versions).
+    #[serde(default)]
+    pub at_search: Option<super::whatif::WhatIfFigures>,
 }
 
 /// The network × partition × mapping problem of a scenario.
 pub struct CandidateProblem {
     pub ctx: Context,
-    pub space: Space,
+    /// Search space, input shape, classes and topology of the operators.
+    pub space: SpaceContext,
     pub train_epochs: usize,
     pub child_epochs: usize,
     pub skip_margin: f64,
@@ -84,9 +91,15 @@ pub struct CandidateProblem {
 }
 
 impl CandidateProblem {
-    /// The problem of `ctx` (objectives, constraints and space from its scenario).
-    pub fn new(ctx: Context) -> CandidateProblem {
-        let space = Space::new(&ctx.scenario.space, &ctx.network);
+    /// The problem of `ctx` (objectives, constraints and space from its scenario); an
+    /// error when the scenario's space cannot be sampled.
+    pub fn new(ctx: Context) -> Result<CandidateProblem, SpaceError> {
+        let space = SpaceContext::from_network(
+            ctx.scenario.space.clone(),
+            ctx.splits.input_shape.clone(),
+            ctx.splits.num_classes(),
+            &ctx.network,
+        )?;
         let s = &ctx.scenario.search;
         let mut p = CandidateProblem {
             train_epochs: s.train_epochs,
@@ -98,35 +111,19 @@ impl CandidateProblem {
         };
         // The constraint list is the same for every candidate: count it once on a
         // candidate that is never simulated.
-        let g = p.space.random(&mut rand::SeedableRng::seed_from_u64(0));
+        let g = CandidateGenome::random(&p.space, &mut ChaCha8Rng::seed_from_u64(0));
         let c = p.candidate(&Genome {
             net: g,
             parent: None,
             crossed: false,
         });
         p.constraints = p.ctx.evaluate(&c, 0, None, 0, 0, -1.0).constraints.len();
-        p
+        Ok(p)
     }
 
     /// The candidate (network, layer cuts, device ids) of a genome.
     pub fn candidate(&self, g: &Genome) -> Candidate {
-        let (arch, cuts) = g
-            .net
-            .to_arch(&self.ctx.splits.input_shape, self.ctx.splits.num_classes());
-        Candidate {
-            arch,
-            cuts,
-            map: g
-                .net
-                .map
-                .iter()
-                .map(|&d| {
-                    self.ctx.network.devices[d.min(self.ctx.network.devices.len() - 1)]
-                        .id
-                        .clone()
-                })
-                .collect(),
-        }
+        g.net.to_candidate(&self.space)
     }
 
     /// Evaluates a genome through the pipeline.
@@ -189,10 +186,11 @@ impl CandidateProblem {
                     s.devices
                         .iter()
                         .map(|d| DeviceSummary {
-                            id: d.0.clone(),
-                            busy_fraction: d.1,
-                            energy_mj_per_inference: d.2,
-                            lifetime_s: d.3,
+                            id: d.id.clone(),
+                            busy_fraction: d.busy_fraction,
+                            energy_mj_per_inference: d.energy_mj_per_inference,
+                            idle_mj_per_inference: d.idle_mj_per_inference,
+                            lifetime_s: d.lifetime_s,
                         })
                         .collect()
                 })
@@ -201,6 +199,11 @@ impl CandidateProblem {
             val_accuracy: e.figures.val_accuracy,
             epochs: e.train.as_ref().map(|t| t.epochs).unwrap_or(0),
             inherited_layers: e.train.as_ref().map(|t| t.inherited_layers).unwrap_or(0),
+            at_search: e
+                .figures
+                .sim
+                .as_ref()
+                .map(|s| super::whatif::WhatIfFigures::new(s, &e.figures.statics)),
         }
     }
 }
@@ -219,14 +222,15 @@ impl Problem for CandidateProblem {
 
     fn random_genome(&self, rng: &mut ChaCha8Rng) -> Genome {
         Genome {
-            net: self.space.random(rng),
+            net: CandidateGenome::random(&self.space, rng),
             parent: None,
             crossed: false,
         }
     }
 
     fn crossover(&self, a: &Genome, b: &Genome, rng: &mut ChaCha8Rng) -> (Genome, Genome) {
-        let (x, y) = self.space.crossover(&a.net, &b.net, rng);
+        let x = CandidateGenome::crossover(&a.net, &b.net, &self.space, rng);
+        let y = CandidateGenome::crossover(&b.net, &a.net, &self.space, rng);
         (
             Genome {
                 net: x,
@@ -246,7 +250,7 @@ impl Problem for CandidateProblem {
             g.parent = Some(g.key());
         }
         g.crossed = false;
-        self.space.mutate(&mut g.net, rng);
+        g.net.mutate(&self.space, rng);
     }
 
     fn evaluate(&self, g: &Genome) -> Evaluation<Info> {

@@ -210,7 +210,7 @@ pub fn build_problem(
         store,
         costs: partition_costs,
     };
-    Ok(CandidateProblem::new(ctx))
+    CandidateProblem::new(ctx).map_err(|e| EvaluateError::Scenario(e.to_string()))
 }
 
 fn read_history(path: &std::path::Path) -> Vec<GenerationRecord> {

@@ -2,11 +2,18 @@
 //! a candidate's partitions with the discrete-event simulator.
 
 use super::measure::StaticFigures;
-use super::objectives::SimFigures;
+use super::objectives::{DeviceFigures, SimFigures};
+use super::pipeline::mix;
 use crate::network::Network;
 use crate::sim::{
-    self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimWorkload, Stage, WhatIf,
+    self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimReport, SimWorkload, Stage, WhatIf,
 };
+
+/// Seed of the simulator for a run with master seed `master` (every candidate of a run
+/// is simulated with it, so `simulate --candidate` can replay the search-time run).
+pub fn sim_seed(master: u64) -> u64 {
+    mix(master ^ 0x5349_4d00)
+}
 
 /// The simulator's plan of a candidate: its stages in execution order.
 pub fn inference_plan(st: &StaticFigures, source: usize, sink: usize) -> InferencePlan {
@@ -42,6 +49,23 @@ pub fn arrival_rate_hz(w: &SimWorkload) -> f64 {
     }
 }
 
+/// Inference energy of a simulation per completed request, mJ: Σ over devices of
+/// compute + radio transmit + radio receive energy (no idle power), divided by the
+/// completed requests. `None` when nothing completed.
+///
+/// This is what the `EnergyPerInference` objective measures (`docs/objectives.md`);
+/// [`SimReport::energy_mj_per_inference`](crate::sim::SimReport) also charges the
+/// idle power of every device over the horizon.
+pub fn inference_energy_mj(r: &SimReport) -> Option<f64> {
+    (r.completed > 0).then(|| {
+        r.devices
+            .values()
+            .map(|d| d.energy.compute_mj + d.energy.tx_mj + d.energy.rx_mj)
+            .sum::<f64>()
+            / r.completed as f64
+    })
+}
+
 /// Simulates the candidate and condenses the report into [`SimFigures`].
 pub fn simulate_candidate(
     st: &StaticFigures,
@@ -54,19 +78,31 @@ pub fn simulate_candidate(
 ) -> Result<SimFigures, SimError> {
     let plan = inference_plan(st, source, sink);
     let r = sim::simulate(&plan, network, workload, events, config)?;
+    Ok(condense(&r, st, network, source, sink))
+}
+
+/// Condenses a simulation report of the candidate with static figures `st` into
+/// [`SimFigures`] (penalties of `docs/objectives.md` when no request completed).
+pub fn condense(
+    r: &SimReport,
+    st: &StaticFigures,
+    network: &Network,
+    source: usize,
+    sink: usize,
+) -> SimFigures {
     let completed = r.completed.max(1) as f64;
     let penalty = super::objectives::SIM_PENALTY;
-    let devices: Vec<(String, f64, f64, Option<f64>)> = network
+    let devices: Vec<DeviceFigures> = network
         .devices
         .iter()
         .filter_map(|d| {
-            r.devices.get(&d.id).map(|x| {
-                (
-                    d.id.clone(),
-                    x.busy_fraction,
-                    x.energy_mj / completed,
-                    x.lifetime_s,
-                )
+            r.devices.get(&d.id).map(|x| DeviceFigures {
+                id: d.id.clone(),
+                busy_fraction: x.busy_fraction,
+                energy_mj_per_inference: (x.energy.compute_mj + x.energy.tx_mj + x.energy.rx_mj)
+                    / completed,
+                idle_mj_per_inference: x.energy.idle_mj / completed,
+                lifetime_s: x.lifetime_s,
             })
         })
         .collect();
@@ -75,17 +111,102 @@ pub fn simulate_candidate(
         .iter()
         .enumerate()
         .filter(|(i, _)| used.contains(i) || *i == source || *i == sink)
-        .map(|(_, d)| d.2)
+        .map(|(_, d)| d.energy_mj_per_inference)
         .fold(0.0, f64::max);
     let ok = r.completed > 0;
-    Ok(SimFigures {
+    SimFigures {
         latency_mean_ms: if ok { r.latency_ms.mean } else { penalty },
         latency_p95_ms: if ok { r.latency_ms.p95 } else { penalty },
-        energy_mj_per_inference: r.energy_mj_per_inference.unwrap_or(penalty),
+        energy_mj_per_inference: inference_energy_mj(r).unwrap_or(penalty),
+        idle_mj_per_inference: if ok {
+            devices.iter().map(|d| d.idle_mj_per_inference).sum()
+        } else {
+            penalty
+        },
         max_device_energy_mj: if ok { max_device_energy_mj } else { penalty },
         lifetime_s: r.network_lifetime_s,
         requests: r.requests,
         completed: r.completed,
+        dropped: r.dropped,
+        deadline_misses: r.deadline_misses,
+        link_bytes: r.links.values().map(|l| l.bytes).sum(),
         devices,
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::measure::{static_figures, PartitionFigures};
+    use crate::network::{Device, Link};
+
+    fn dev(id: &str, active: f64, idle: f64, tx: f64, rx: f64) -> Device {
+        Device {
+            id: id.into(),
+            profile: "p".into(),
+            flash_bytes: 1 << 20,
+            sram_bytes: 1 << 20,
+            mac_per_s: 1e8,
+            layer_overhead_us: 0.0,
+            active_mw: active,
+            idle_mw: idle,
+            tx_mw: tx,
+            rx_mw: rx,
+            battery_mj: None,
+            cores: 1,
+            energy_budget_mj: None,
+        }
+    }
+
+    /// Source `a` computes the whole network (2 ms) and sends its 90-byte output to the
+    /// sink `b` over one 1 Mb/s hop: one packet of 90 + 10 header bytes, 0.8 ms of
+    /// airtime. Per inference: a computes 10 mW × 2 ms = 0.02 mJ and transmits
+    /// 5 mW × 0.8 ms = 0.004 mJ; b receives 3 mW × 0.8 ms = 0.0024 mJ; total 0.0264 mJ,
+    /// whatever the idle powers.
+    #[test]
+    fn inference_energy_is_compute_plus_radio() {
+        let net = Network::new(
+            vec![dev("a", 10.0, 1.0, 5.0, 4.0), dev("b", 20.0, 2.0, 6.0, 3.0)],
+            vec![Link {
+                a: 0,
+                b: 1,
+                profile: "l".into(),
+                bandwidth_bps: 1e6,
+                latency_ms: 1.0,
+                mtu_bytes: 100,
+                header_bytes: 10,
+                loss: 0.0,
+                medium: None,
+            }],
+            vec![],
+        );
+        let part = PartitionFigures {
+            device: 0,
+            first_layer: 0,
+            end_layer: 3,
+            flash_bytes: 100,
+            peak_sram_bytes: 100,
+            macs: 200_000,
+            compute_ns: 2_000_000,
+            out_bytes: 90,
+        };
+        let st = static_figures(vec![part], 600, &net, 0, 1);
+        let w = SimWorkload::periodic(100_000_000, 10);
+        let plan = inference_plan(&st, 0, 1);
+        let r = sim::simulate(&plan, &net, &w, &[], &SimConfig::default()).unwrap();
+        assert_eq!(r.completed, 10);
+        let f = condense(&r, &st, &net, 0, 1);
+        assert!((f.energy_mj_per_inference - 0.0264).abs() < 1e-12, "{f:?}");
+        assert!((inference_energy_mj(&r).unwrap() - 0.0264).abs() < 1e-12);
+        assert!((f.devices[0].energy_mj_per_inference - 0.024).abs() < 1e-12);
+        assert!((f.devices[1].energy_mj_per_inference - 0.0024).abs() < 1e-12);
+        assert!((f.max_device_energy_mj - 0.024).abs() < 1e-12);
+        // Idle: 1 mW on a for the horizon minus 10 × 2.8 ms, 2 mW on b for the horizon
+        // minus 10 × 0.8 ms; with the inference energy it is the simulator's total.
+        let h = r.horizon_s * 1e3;
+        let idle = (1.0 * (h - 28.0) + 2.0 * (h - 8.0)) * 1e-3 / 10.0;
+        assert!((f.idle_mj_per_inference - idle).abs() < 1e-12, "{f:?}");
+        let total = r.energy_mj_per_inference.unwrap();
+        assert!((f.energy_mj_per_inference + f.idle_mj_per_inference - total).abs() < 1e-12);
+    }
 }

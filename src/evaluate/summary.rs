@@ -45,8 +45,12 @@ pub struct DeviceSummary {
     pub id: String,
     /// Fraction of the simulated horizon the device computed.
     pub busy_fraction: f64,
-    /// Energy per completed inference (compute + radio + idle share), millijoules.
+    /// Inference energy (compute + radio transmit + receive) per completed inference,
+    /// millijoules.
     pub energy_mj_per_inference: f64,
+    /// Idle energy over the simulated horizon per completed inference, millijoules.
+    #[serde(default)]
+    pub idle_mj_per_inference: f64,
     /// Battery lifetime, seconds (`None`: mains powered).
     pub lifetime_s: Option<f64>,
 }

@@ -118,15 +118,17 @@ pub(crate) fn report_md(run: &Run) -> String {
         if !m.devices.is_empty() {
             let _ = writeln!(
                 s,
-                "\n| device | busy fraction | energy mJ/inference | lifetime s |\n|---|---|---|---|"
+                "\n| device | busy fraction | inference energy mJ/inference | idle energy mJ/inference | lifetime s |\n\
+                 |---|---|---|---|---|"
             );
             for d in &m.devices {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} |",
                     d.id,
                     g4(d.busy_fraction),
                     g4(d.energy_mj_per_inference),
+                    g4(d.idle_mj_per_inference),
                     opt(d.lifetime_s)
                 );
             }

@@ -3,6 +3,8 @@
 use super::run::{FrontMember, Run, RunInfo, RunResults};
 use super::{write_file, ReportError};
 use crate::evaluate::run::Outcome;
+use crate::evaluate::simulation::sim_seed;
+use crate::evaluate::whatif::SearchRecord;
 use std::path::{Path, PathBuf};
 
 /// The report's view of a search outcome (hypervolumes are filled by
@@ -50,8 +52,10 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
     }
 }
 
-/// Writes `candidates/<id>.ron` (a `Candidate`, input of `simulate --candidate`) and,
-/// when trained, `candidates/<id>.weights` for every front member.
+/// Writes `candidates/<id>.ron` (a `Candidate`, input of `simulate --candidate`),
+/// `candidates/<id>.search.json` (its search-time figures, a
+/// [`SearchRecord`], when it was simulated) and, when trained,
+/// `candidates/<id>.weights` for every front member.
 pub fn write_candidates(dir: &Path, o: &Outcome) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for f in &o.front {
@@ -60,6 +64,25 @@ pub fn write_candidates(dir: &Path, o: &Outcome) -> Result<Vec<PathBuf>, ReportE
             .map_err(|e| ReportError::Incompatible(format!("{}: {e}", p.display())))?;
         write_file(&p, (text + "\n").as_bytes())?;
         written.push(p);
+        if let Some(figures) = &f.info.at_search {
+            let record = SearchRecord {
+                id: f.id.clone(),
+                scenario: o.scenario.clone(),
+                seed: o.seed,
+                sim_seed: sim_seed(o.seed),
+                objectives: o
+                    .objective_names
+                    .iter()
+                    .cloned()
+                    .zip(f.objectives.iter().copied())
+                    .collect(),
+                feasible: f.feasible,
+                figures: figures.clone(),
+            };
+            let p = SearchRecord::path_for(&dir.join("candidates").join(format!("{}.ron", f.id)));
+            write_file(&p, record.to_json_pretty().as_bytes())?;
+            written.push(p);
+        }
         if let Some(w) = &f.weights {
             let p = dir.join("candidates").join(format!("{}.weights", f.id));
             write_file(&p, w)?;

@@ -342,7 +342,7 @@ pub(crate) fn write_run_plots(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, Rep
                         m.devices.iter().map(|d| d.busy_fraction).collect(),
                     ),
                     (
-                        "energy mJ / inference",
+                        "inference energy mJ / inference",
                         m.devices
                             .iter()
                             .map(|d| d.energy_mj_per_inference)

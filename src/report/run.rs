@@ -230,3 +230,40 @@ pub(crate) fn history_rows(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ExactIndicators;
+
+    /// Generation 1's archive lost (1, 0) to truncation while the best-so-far front
+    /// gained (0.5, 0.5). Normalised to [0, 1]², reference 1.1: generation 0 has
+    /// HV 1 × 0.1 + 0.1 × 1.1 = 0.21; generation 1's archive only (0, 1), 1.1 × 0.1 =
+    /// 0.11 (a dip); the best-so-far front 0.5 × 0.1 + 0.5 × 0.6 + 0.1 × 1.1 = 0.46.
+    #[test]
+    fn archive_hv_may_dip_best_hv_does_not() {
+        let rec = |generation, archive: Vec<Vec<f64>>, best: Vec<Vec<f64>>| GenerationRecord {
+            generation,
+            evaluations: 10 * (generation + 1),
+            elapsed_s: 0.0,
+            archive,
+            best,
+        };
+        let both = vec![vec![0.0, 1.0], vec![1.0, 0.0]];
+        let gens = vec![
+            rec(0, both.clone(), both.clone()),
+            rec(
+                1,
+                vec![vec![0.0, 1.0]],
+                vec![vec![0.0, 1.0], vec![1.0, 0.0], vec![0.5, 0.5]],
+            ),
+        ];
+        let norm = Normalisation::of_points(&gens[1].best, 2);
+        let rows = history_rows(&ExactIndicators, &norm, &gens);
+        assert!((rows[0].archive_hv - 0.21).abs() < 1e-12);
+        assert!((rows[0].best_hv - 0.21).abs() < 1e-12);
+        assert!((rows[1].archive_hv - 0.11).abs() < 1e-12);
+        assert!((rows[1].best_hv - 0.46).abs() < 1e-12);
+        assert_eq!((rows[0].front_size, rows[1].front_size), (2, 3));
+    }
+}

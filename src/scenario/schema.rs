@@ -178,7 +178,7 @@ pub struct LinkProfile {
     pub sources: Vec<String>,
 }
 
-/// Application requirements; both are constraints of the search.
+/// Application requirements; each one set is a constraint of the search.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppRequirements {
@@ -188,6 +188,10 @@ pub struct AppRequirements {
     /// Maximum p95 end-to-end latency, milliseconds. Default: none.
     #[serde(default)]
     pub max_latency_ms: Option<f64>,
+    /// Minimum fraction of the simulated requests that must complete (reach the sink;
+    /// requests dropped by failures in `events:` do not), in [0, 1]. Default: none.
+    #[serde(default)]
+    pub min_completed: Option<f64>,
 }
 
 /// Arrival process of inference requests at the source.

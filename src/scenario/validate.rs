@@ -333,6 +333,14 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
     if let Some(m) = s.app.max_latency_ms {
         cx.positive("app.max_latency_ms", "", "app.max_latency_ms", m);
     }
+    if let Some(a) = s.app.min_completed {
+        if !(0.0..=1.0).contains(&a) {
+            cx.err(
+                "app.min_completed",
+                format!("app.min_completed must be in [0, 1] (got {a})"),
+            );
+        }
+    }
 
     // Workload.
     let w = &s.workload;

@@ -66,15 +66,23 @@ fn search_end_to_end_writes_every_output() {
     // front.json on disk = the JSON printed, without out_dir/elapsed_s.
     let disk: serde_json::Value = serde_json::from_str(&read(&out.join("front.json"))).unwrap();
     assert_eq!(disk["front"], v["front"]);
-    // Best-so-far HV never decreases; one row per generation.
+    // Best-so-far HV never decreases and bounds the archive's HV (the archive's
+    // feasible members are among the points seen); one row per generation.
     let hist = read(&out.join("history.csv"));
-    let best: Vec<f64> = hist
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
-        .collect();
+    assert!(hist.starts_with("generation,evaluations,elapsed_s,archive_hv,best_hv,front_size\n"));
+    let col = |i: usize| -> Vec<f64> {
+        hist.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(i).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (archive, best) = (col(3), col(4));
     assert_eq!(best.len(), 4);
     assert!(best.windows(2).all(|w| w[1] >= w[0]), "{hist}");
+    assert!(
+        archive.iter().zip(&best).all(|(a, b)| *a <= b + 1e-12),
+        "{hist}"
+    );
     assert!((best[3] - v["hypervolume"].as_f64().unwrap()).abs() < 1e-9);
     // Every front member has a candidate file loadable as a Candidate, and trained
     // weights when it was trained.

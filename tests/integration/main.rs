@@ -3,6 +3,7 @@
 mod cli_support;
 
 mod cost;
+mod docs;
 mod foundation;
 mod integrated;
 mod search_engine;

@@ -1,0 +1,589 @@
+//! Integration tests of the user guide: the what-if comparison of `simulate
+//! --candidate`, every example scenario under `search`, and the commands of the docs.
+
+use crate::cli_support::{repo, run, stderr, stdout};
+use serde_json::Value;
+use std::path::Path;
+
+const WHATIF: &str = "tests/fixtures/docs/whatif.ron";
+
+fn json_of(args: &[&str]) -> Value {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "distrinas {} failed: {}",
+        args.join(" "),
+        stderr(&o)
+    );
+    serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| {
+        panic!(
+            "distrinas {}: not one JSON object ({e}): {}",
+            args.join(" "),
+            stdout(&o)
+        )
+    })
+}
+
+fn search(scenario: &str, out: &Path, extra: &[&str]) -> Value {
+    let out_s = out.display().to_string();
+    let mut args = vec!["search", scenario, "--out", &out_s, "--json"];
+    args.extend_from_slice(extra);
+    json_of(&args)
+}
+
+fn simulate(scenario: &str, candidate: &Path, extra: &[&str]) -> Value {
+    let c = candidate.display().to_string();
+    let mut args = vec!["simulate", scenario, "--candidate", &c, "--json"];
+    args.extend_from_slice(extra);
+    json_of(&args)
+}
+
+fn row<'a>(cmp: &'a Value, metric: &str) -> &'a Value {
+    cmp["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == metric)
+        .unwrap_or_else(|| panic!("no row {metric} in {cmp}"))
+}
+
+#[test]
+fn whatif_replays_the_search_figures_exactly_and_a_failure_changes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let front = search(WHATIF, &out, &["--threads", "2"]);
+    let members = front["front"].as_array().unwrap();
+    assert!(!members.is_empty());
+    for m in members {
+        let id = m["id"].as_str().unwrap();
+        let cand = out.join(format!("candidates/{id}.ron"));
+        assert!(out.join(format!("candidates/{id}.search.json")).is_file());
+        // No override: the replay is the search-time simulation, bit for bit.
+        let r = simulate(WHATIF, &cand, &[]);
+        let cmp = &r["comparison"];
+        assert_eq!(cmp["candidate"], id);
+        assert_eq!(cmp["scenario"], "whatif");
+        assert_eq!(cmp["now"], cmp["at_search"], "{cmp}");
+        for row in cmp["rows"].as_array().unwrap() {
+            if !row["at_search"].is_null() {
+                assert_eq!(row["change"], 0.0, "{row}");
+            }
+        }
+        // ... and it reproduces the objectives of front.json exactly.
+        let obj = &m["objectives"];
+        assert_eq!(r["latency_ms"]["mean"], obj["LatencyMean"], "{m}");
+        // EnergyPerInference is the inference energy (compute + radio, no idle): the
+        // comparison's energy row, not the simulator's total with idle power.
+        assert_eq!(
+            row(cmp, "energy/inference")["now"],
+            obj["EnergyPerInference"],
+            "{m}"
+        );
+        assert!(r["energy_mj_per_inference"].as_f64() > obj["EnergyPerInference"].as_f64());
+        assert_eq!(
+            row(cmp, "exchanged bytes")["now"].as_f64(),
+            obj["ExchangedBytes"].as_f64()
+        );
+        assert_eq!(r["completed"], 60);
+        assert_eq!(row(cmp, "completed")["at_search"], 60.0);
+        // The equality is not a coincidence of a seed-free run: another seed gives
+        // other Poisson arrivals and other latencies.
+        let other = simulate(WHATIF, &cand, &["--seed", "1"]);
+        assert_ne!(
+            other["latency_ms"]["mean"], r["latency_ms"]["mean"],
+            "Poisson arrivals and losses depend on the seed"
+        );
+        // The gateway (the sink) fails after 3 s: the later requests are dropped.
+        let down = simulate(
+            WHATIF,
+            &cand,
+            &["--event", r#"DeviceDown(device: "gateway", at_ms: 3000.0)"#],
+        );
+        let c = &down["comparison"];
+        let done = row(c, "completed");
+        let now = done["now"].as_f64().unwrap();
+        assert!(now > 0.0 && now < 60.0, "{c}");
+        assert_eq!(done["change"].as_f64().unwrap(), now - 60.0);
+        assert!((done["change_pct"].as_f64().unwrap() - 100.0 * (now - 60.0) / 60.0).abs() < 1e-9);
+        assert_eq!(row(c, "dropped")["now"].as_f64().unwrap(), 60.0 - now);
+        assert_eq!(down["dropped"].as_f64().unwrap(), 60.0 - now);
+        // A slower BLE link: latency grows, nothing is lost.
+        let slow = simulate(
+            WHATIF,
+            &cand,
+            &["--set", "links.wrist-hub.bandwidth_bps=100000"],
+        );
+        let lat = row(&slow["comparison"], "latency mean");
+        assert!(lat["change"].as_f64().unwrap() > 0.0, "{lat}");
+        assert_eq!(slow["completed"], 60);
+    }
+    // A run folder stands for its knee candidate.
+    let run_dir = distrinas::report::load_run(&out).unwrap();
+    let knee = &run_dir.results.front[run_dir.results.knee().unwrap()].id;
+    let r = simulate(WHATIF, &out, &[]);
+    assert_eq!(&r["comparison"]["candidate"], knee);
+    // The human-readable table.
+    let cand = out.join(format!("candidates/{knee}.ron"));
+    let o = run(&[
+        "simulate",
+        WHATIF,
+        "--candidate",
+        &cand.display().to_string(),
+        "--event",
+        r#"DeviceDown(device: "gateway", at_ms: 3000.0)"#,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("at search"), "{text}");
+    let completed = text
+        .lines()
+        .find(|l| l.starts_with("completed (requests)"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(completed.contains("60"), "{completed}");
+    // A hand-written candidate has no search-time figures: comparison is null.
+    let hand = dir.path().join("hand.ron");
+    std::fs::copy(&cand, &hand).unwrap();
+    assert!(simulate(WHATIF, &hand, &[])["comparison"].is_null());
+}
+
+#[test]
+fn every_example_scenario_searches_with_tiny_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(repo("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .map(|p| p.display().to_string())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for sc in &names {
+        let out = dir.path().join(Path::new(sc).file_stem().unwrap());
+        let v = search(
+            sc,
+            &out,
+            &["--generations", "1", "--population", "4", "--threads", "2"],
+        );
+        let front = v["front"].as_array().unwrap();
+        assert!(!front.is_empty(), "{sc}: empty front");
+        assert_eq!(v["generations"], 1, "{sc}");
+        assert_eq!(v["evaluations"], 4, "{sc}");
+        let disk: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("front.json")).unwrap())
+                .unwrap();
+        assert_eq!(disk["front"], v["front"], "{sc}");
+        for m in front {
+            let id = m["id"].as_str().unwrap();
+            assert!(out.join(format!("candidates/{id}.ron")).is_file(), "{sc}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The commands of the docs pages, run as written.
+
+/// One command of a doc page: its 1-based line and its arguments after `distrinas`.
+#[derive(Debug, Clone, PartialEq)]
+struct DocCommand {
+    line: usize,
+    args: Vec<String>,
+}
+
+/// Splits a shell command line into words: single and double quotes, backslash
+/// escapes outside single quotes, `#` comments outside quotes.
+fn split_shell(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for d in chars.by_ref() {
+                    if d == '\'' {
+                        break;
+                    }
+                    cur.push(d);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(d) = chars.next() {
+                    match d {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(e) = chars.next() {
+                                cur.push(e);
+                            }
+                        }
+                        _ => cur.push(d),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(e) = chars.next() {
+                    cur.push(e);
+                }
+            }
+            '#' if !in_word => break,
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// The `distrinas` commands of the ```sh and ```console blocks of a Markdown page, in
+/// order. In `sh` blocks every line starting with `distrinas ` (or
+/// `cargo run --release -- `) is a command; in `console` blocks, the same after a
+/// `$ ` prompt (the other lines are output). A line ending with `\` continues on the
+/// next one.
+fn doc_commands(md: &str) -> Vec<DocCommand> {
+    let mut out = Vec::new();
+    let mut block: Option<&str> = None;
+    let mut pending: Option<(usize, String)> = None;
+    for (i, line) in md.lines().enumerate() {
+        let t = line.trim_end();
+        if let Some(rest) = t.trim_start().strip_prefix("```") {
+            block = match block {
+                Some(_) => None,
+                None => Some(match rest.trim() {
+                    "sh" | "bash" | "shell" => "sh",
+                    "console" => "console",
+                    _ => "other",
+                }),
+            };
+            continue;
+        }
+        let Some(kind) = block else { continue };
+        if let Some((n, mut acc)) = pending.take() {
+            acc.push(' ');
+            acc.push_str(t.trim_start().trim_end_matches('\\'));
+            if t.ends_with('\\') {
+                pending = Some((n, acc));
+            } else {
+                out.push(DocCommand {
+                    line: n,
+                    args: split_shell(&acc),
+                });
+            }
+            continue;
+        }
+        let line = t.trim_start();
+        let line = match kind {
+            "sh" => Some(line),
+            "console" => line.strip_prefix("$ "),
+            _ => None,
+        };
+        let cmd = line.and_then(|l| {
+            l.strip_prefix("distrinas ")
+                .or_else(|| l.strip_prefix("cargo run --release -- "))
+        });
+        let Some(cmd) = cmd else { continue };
+        if let Some(c) = cmd.strip_suffix('\\') {
+            pending = Some((i + 1, c.to_string()));
+        } else {
+            out.push(DocCommand {
+                line: i + 1,
+                args: split_shell(cmd),
+            });
+        }
+    }
+    out
+}
+
+/// A scratch folder holding links to the repository's `scenarios`, `models`, `data`
+/// and `tests` (so the docs' relative paths work and run folders land in it).
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["scenarios", "models", "data", "tests"] {
+        std::os::unix::fs::symlink(repo(d), dir.path().join(d)).unwrap();
+    }
+    dir
+}
+
+/// A `.../candidates/c<16 hex>.ron` argument naming a candidate this run did not find
+/// (the doc shows the figures of the run it was written with) is replaced by the knee
+/// candidate of the same run folder, so the command still runs.
+fn resolve_candidate(cwd: &Path, arg: &str) -> String {
+    let p = Path::new(arg);
+    let is_candidate = p.extension().is_some_and(|e| e == "ron")
+        && p.parent()
+            .and_then(|d| d.file_name())
+            .is_some_and(|n| n == "candidates");
+    if !is_candidate || cwd.join(p).exists() {
+        return arg.to_string();
+    }
+    let run_dir = p.parent().unwrap().parent().unwrap();
+    let run = distrinas::report::load_run(&cwd.join(run_dir))
+        .unwrap_or_else(|e| panic!("{arg}: no such candidate and no run folder: {e}"));
+    let knee = &run.results.front[run.results.knee().unwrap()].id;
+    run_dir
+        .join("candidates")
+        .join(format!("{knee}.ron"))
+        .display()
+        .to_string()
+}
+
+/// Runs every command of `page` (relative to the repository root) in `cwd`, in order;
+/// each must succeed, and with `--json` print exactly one JSON object.
+fn run_page(page: &str, cwd: &Path) -> Vec<(DocCommand, std::process::Output)> {
+    let md = std::fs::read_to_string(repo(page)).unwrap();
+    let cmds = doc_commands(&md);
+    assert!(!cmds.is_empty(), "{page} has no commands");
+    let mut outs = Vec::new();
+    for c in cmds {
+        let args: Vec<String> = c.args.iter().map(|a| resolve_candidate(cwd, a)).collect();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = crate::cli_support::run_in(cwd, &refs);
+        assert!(
+            o.status.success(),
+            "{page}:{}: distrinas {} failed:\n{}",
+            c.line,
+            args.join(" "),
+            stderr(&o)
+        );
+        if args.iter().any(|a| a == "--json") {
+            let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| {
+                panic!(
+                    "{page}:{}: --json output is not one JSON object: {e}",
+                    c.line
+                )
+            });
+            assert!(v.is_object(), "{page}:{}", c.line);
+        }
+        outs.push((c, o));
+    }
+    outs
+}
+
+#[test]
+fn doc_command_extraction() {
+    let md = "text\n```sh\ndistrinas search --out 'runs/a b' # comment\ncargo test\n\
+              distrinas simulate x.ron --event \"DeviceDown(device: \\\"hub\\\", at_ms: 1.0)\" \\\n  --json\n```\n\
+              ```console\n$ distrinas hv p.csv --ref 1,1\nhypervolume 1\n$ cargo run --release -- report r\n```\n\
+              ```text\ndistrinas search [SCENARIO]\n```\n";
+    let c = doc_commands(md);
+    assert_eq!(c.len(), 4, "{c:?}");
+    assert_eq!(c[3].args, ["report", "r"]);
+    assert_eq!(c[0].line, 3);
+    assert_eq!(c[0].args, ["search", "--out", "runs/a b"]);
+    assert_eq!(
+        c[1].args,
+        [
+            "simulate",
+            "x.ron",
+            "--event",
+            "DeviceDown(device: \"hub\", at_ms: 1.0)",
+            "--json"
+        ]
+    );
+    assert_eq!(c[2].args, ["hv", "p.csv", "--ref", "1,1"]);
+    assert_eq!(split_shell("a 'b # c' d#e"), ["a", "b # c", "d#e"]);
+}
+
+/// The subcommands `distrinas --help` lists, and the long flags of each.
+fn cli_surface() -> Vec<(String, Vec<String>)> {
+    let help = stdout(&run(&["--help"]));
+    let cmds: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(cmds.len() >= 10, "{help}");
+    cmds.into_iter()
+        .map(|c| {
+            let h = stdout(&run(&[&c, "--help"]));
+            let mut flags: Vec<String> = h
+                .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-'))
+                .filter(|w| w.starts_with("--") && w.len() > 2)
+                .map(str::to_string)
+                .filter(|f| f != "--help" && f != "--version")
+                .collect();
+            flags.sort();
+            flags.dedup();
+            (c, flags)
+        })
+        .collect()
+}
+
+#[test]
+fn cli_md_lists_every_command_and_flag() {
+    let md = std::fs::read_to_string(repo("docs/cli.md")).unwrap();
+    let mut missing = Vec::new();
+    for (cmd, flags) in cli_surface() {
+        let head = format!("## `distrinas {cmd}`");
+        let Some(start) = md.find(&head) else {
+            missing.push(format!("no section `{head}`"));
+            continue;
+        };
+        let body = &md[start + head.len()..];
+        let section = &body[..body.find("\n## ").unwrap_or(body.len())];
+        for f in flags {
+            if !section.contains(&format!("`{f}")) && !section.contains(&format!(" {f} ")) {
+                missing.push(format!("{cmd} {f}"));
+            }
+        }
+        // Every command has at least one example that the next test runs.
+        let examples = doc_commands(section);
+        if !examples.iter().any(|c| c.args.first() == Some(&cmd)) {
+            missing.push(format!("{cmd}: no example"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/cli.md is out of date: {missing:?}"
+    );
+}
+
+#[test]
+fn cli_md_commands_run() {
+    let dir = scratch();
+    let outs = run_page("docs/cli.md", dir.path());
+    let find = |cmd: &str| {
+        outs.iter()
+            .find(|(c, _)| c.args.first().map(String::as_str) == Some(cmd))
+            .map(|(_, o)| stdout(o))
+            .unwrap()
+    };
+    assert!(find("hv").contains("hypervolume 0.0310000000"));
+    assert!(dir.path().join("runs/star/front.json").is_file());
+    assert!(dir
+        .path()
+        .join("runs/compare-star/convergence.svg")
+        .is_file());
+    assert!(dir.path().join("multihop.dot").is_file());
+    assert!(dir.path().join("har-s.dnw").is_file());
+    let trace = std::fs::read_to_string(dir.path().join("trace.csv")).unwrap();
+    assert!(trace.lines().count() > 100, "{trace}");
+    // The resumed run continued to 5 generations.
+    let resumed = outs
+        .iter()
+        .find(|(c, _)| c.args.iter().any(|a| a == "--resume"))
+        .map(|(_, o)| stdout(o))
+        .unwrap();
+    let v: Value = serde_json::from_str(resumed.trim()).unwrap();
+    assert_eq!(v["generations"], 5);
+    assert_eq!(v["evaluations"], 40);
+}
+
+#[test]
+fn quickstart_md_commands_run() {
+    let dir = scratch();
+    let outs = run_page("docs/quickstart.md", dir.path());
+    let cwd = dir.path();
+    // `cargo run --release -- search` wrote the default run folder.
+    let run_dir = cwd.join("runs/quickstart-42");
+    for f in [
+        "front.json",
+        "front.csv",
+        "history.csv",
+        "report.md",
+        "plots/convergence.svg",
+        "plots/knee_devices.svg",
+        "plots/front_LatencyP95_vs_ValLoss.svg",
+    ] {
+        assert!(run_dir.join(f).is_file(), "{f}");
+    }
+    let run = distrinas::report::load_run(&run_dir).unwrap();
+    assert_eq!(run.results.generations, 30);
+    assert_eq!(run.results.evaluations, 720);
+    assert!(
+        run.results.front.len() >= 5,
+        "the quickstart front has ≥ 5 members"
+    );
+    // The what-ifs: unchanged replay equals the search; the hub failure drops requests;
+    // the slower link slows them down.
+    let sims: Vec<String> = outs
+        .iter()
+        .filter(|(c, _)| c.args[0] == "simulate")
+        .map(|(_, o)| stdout(o))
+        .collect();
+    assert_eq!(sims.len(), 4);
+    let row = |text: &str, metric: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(metric))
+            .unwrap_or_else(|| panic!("no {metric} row in {text}"));
+        line[metric.len()..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    let same = row(&sims[0], "completed (requests)");
+    assert_eq!(same[0], same[1]);
+    assert_eq!(row(&sims[0], "latency mean (ms)")[2], "0.0000");
+    let down = row(&sims[1], "completed (requests)");
+    assert_eq!(down[0], "200");
+    assert!(down[1].parse::<u32>().unwrap() < 200, "{down:?}");
+    let slow = row(&sims[2], "latency mean (ms)");
+    assert!(slow[2].starts_with('+'), "{slow:?}");
+    let v: Value = serde_json::from_str(sims[3].trim()).unwrap();
+    assert_eq!(
+        v["comparison"]["candidate"].as_str().unwrap(),
+        run.results.front[run.results.knee().unwrap()].id
+    );
+    assert!(v["dropped"].as_u64().unwrap() > 0);
+    assert!(cwd.join("runs/compare/convergence.svg").is_file());
+}
+
+#[test]
+fn completed_constraint_is_the_fraction_of_requests_that_reach_the_sink() {
+    let sc = "tests/fixtures/docs/whatif-completed.ron";
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let v = search(sc, &out, &[]);
+    let m = &v["front"][0];
+    let c = m["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "completed")
+        .unwrap_or_else(|| panic!("no completed constraint: {m}"));
+    assert_eq!(c["limit"], 0.9);
+    // The sink fails after 6 s of ~12 s: the replay (the search's own simulation)
+    // completes the same requests, and the constraint's value is their fraction.
+    let id = m["id"].as_str().unwrap();
+    let r = simulate(sc, &out.join(format!("candidates/{id}.ron")), &[]);
+    let done = r["completed"].as_f64().unwrap();
+    assert!(done > 0.0 && done < 60.0 * 0.9, "{done}");
+    assert_eq!(c["value"].as_f64().unwrap(), done / 60.0);
+    assert!((c["slack"].as_f64().unwrap() - (done / 60.0 - 0.9)).abs() < 1e-12);
+    // It is the only violated constraint: violation = 1 − value / limit.
+    assert_eq!(m["feasible"], false);
+    let want = 1.0 - done / 60.0 / 0.9;
+    assert!(
+        (m["violation"].as_f64().unwrap() - want).abs() < 1e-12,
+        "{m}"
+    );
+    // A value outside [0, 1] is a validation error naming the field.
+    let bad = dir.path().join("bad.ron");
+    let text = std::fs::read_to_string(repo(sc))
+        .unwrap()
+        .replace("min_completed: 0.9", "min_completed: 1.5")
+        .replace("../../../data", &repo("data").display().to_string());
+    std::fs::write(&bad, text).unwrap();
+    let o = run(&["validate", &bad.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stdout(&o) + &stderr(&o);
+    assert!(
+        err.contains("app.min_completed must be in [0, 1] (got 1.5)"),
+        "{err}"
+    );
+}
