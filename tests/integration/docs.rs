@@ -587,3 +587,119 @@ fn completed_constraint_is_the_fraction_of_requests_that_reach_the_sink() {
         "{err}"
     );
 }
+
+/// The ```ron blocks of a Markdown page.
+fn ron_blocks(md: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in md.lines() {
+        match (&mut cur, line.trim_start().strip_prefix("```")) {
+            (None, Some("ron")) => cur = Some(String::new()),
+            (Some(_), Some(_)) => out.push(cur.take().unwrap()),
+            (Some(c), None) => {
+                c.push_str(line);
+                c.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn objectives_md_names_every_objective_and_constraint() {
+    let md = std::fs::read_to_string(repo("docs/objectives.md")).unwrap();
+    // Every variant of `Objective` (read from its source, so a new one cannot be
+    // forgotten) has a row, and its row name is the name front.json uses.
+    let schema = std::fs::read_to_string(repo("src/scenario/schema.rs")).unwrap();
+    let body = schema
+        .split("pub enum Objective {")
+        .nth(1)
+        .unwrap()
+        .split('}')
+        .next()
+        .unwrap();
+    let variants: Vec<&str> = body
+        .lines()
+        .map(|l| l.trim().trim_end_matches(','))
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect();
+    assert_eq!(variants.len(), 11, "{variants:?}");
+    for v in &variants {
+        assert!(
+            md.contains(&format!("| `{v}` |")),
+            "objectives.md: no row for {v}"
+        );
+        let o: distrinas::scenario::Objective = ron::from_str(v).unwrap();
+        assert_eq!(distrinas::evaluate::objectives::objective_name(o), *v);
+    }
+    // Every constraint a search reports has a row (by its name before `:`).
+    let dir = tempfile::tempdir().unwrap();
+    let v = search(
+        "tests/fixtures/docs/whatif-completed.ron",
+        &dir.path().join("run"),
+        &["--generations", "1"],
+    );
+    let names: Vec<String> = v["front"][0]["constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    for prefix in [
+        "flash",
+        "sram",
+        "link",
+        "min_accuracy",
+        "max_latency_ms",
+        "completed",
+        "valid",
+    ] {
+        assert!(
+            names.iter().any(|n| n.split(':').next() == Some(prefix)),
+            "{prefix} not reported: {names:?}"
+        );
+    }
+    for n in &names {
+        let row = match n.split_once(':') {
+            Some((p, _)) => format!("| `{p}:<"),
+            None => format!("| `{n}` "),
+        };
+        assert!(
+            md.contains(&row),
+            "objectives.md: no row for constraint {n}"
+        );
+    }
+    // The RON examples are valid: the objectives list, and the app/events fragment in
+    // a scenario with a hub.
+    let blocks = ron_blocks(&md);
+    assert_eq!(blocks.len(), 2);
+    let fixture = std::fs::read_to_string(repo(WHATIF))
+        .unwrap()
+        .replace("../../../data", &repo("data").display().to_string());
+    let objectives_line = fixture
+        .lines()
+        .find(|l| l.trim_start().starts_with("objectives:"))
+        .unwrap();
+    let first = blocks[0]
+        .trim()
+        .trim_start_matches("search: (")
+        .trim_end_matches(')');
+    let with_objectives = fixture.replace(objectives_line, &format!("        {first},"));
+    let app_line = fixture
+        .lines()
+        .find(|l| l.trim_start().starts_with("app:"))
+        .unwrap();
+    let with_app = fixture.replace(app_line, &blocks[1]);
+    for (i, text) in [with_objectives, with_app].iter().enumerate() {
+        let p = dir.path().join(format!("block{i}.ron"));
+        std::fs::write(&p, text).unwrap();
+        let o = run(&["validate", &p.display().to_string()]);
+        assert!(
+            o.status.success(),
+            "block {i}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}
