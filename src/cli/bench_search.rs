@@ -3,6 +3,7 @@
 
 use anyhow::{anyhow, bail};
 use clap::Args;
+use distrinas::search::algorithms::spea2::Spea2;
 use distrinas::search::indicators::{hypervolume, igd};
 use distrinas::search::problems::TestProblem;
 use distrinas::search::{Algorithm, RunConfig, Runner};
@@ -37,6 +38,16 @@ pub struct BenchSearchArgs {
     /// Reference point value in every objective.
     #[arg(long, default_value_t = 1.1)]
     pub ref_value: f64,
+    /// Keep duplicate offspring (default: eliminated and bred again, as pymoo does).
+    #[arg(long)]
+    pub keep_duplicates: bool,
+    /// Maintain the best-so-far set every generation (costs time; off by default, the
+    /// scores use the final archive).
+    #[arg(long)]
+    pub track_best: bool,
+    /// SPEA2 with the paper's mating only (no boundary preference in tournaments).
+    #[arg(long)]
+    pub paper_mating: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -80,6 +91,13 @@ pub fn run(a: BenchSearchArgs) -> anyhow::Result<ExitCode> {
         bar.set_message(seed.to_string());
         let start = std::time::Instant::now();
         let r = Runner::new(&problem, alg, cfg)
+            .eliminate_duplicates(!a.keep_duplicates)
+            .track_best_so_far(a.track_best)
+            .with_strategy(if a.paper_mating && alg == Algorithm::Spea2 {
+                &Spea2::PAPER
+            } else {
+                alg.strategy()
+            })
             .run(&mut |p| bar.set_position(p.record.generation + 1))?;
         let wall = start.elapsed().as_secs_f64();
         bar.finish_and_clear();

@@ -61,6 +61,29 @@ pub trait Strategy: Send + Sync {
     fn survive(&self, union: &[Member<'_>], capacity: usize) -> Vec<Survivor>;
     /// Mating selection on the archive (the survivors, with their attributes).
     fn mate(&self, archive: &[Member<'_>], rng: &mut ChaCha8Rng) -> Mating;
+    /// Mating selection for a whole generation: `matings` matings drawn from one
+    /// generator (called once per batch of offspring, sequentially, so a strategy may
+    /// spread its tournaments over the archive). The default calls [`Strategy::mate`]
+    /// `matings` times.
+    fn select(&self, archive: &[Member<'_>], matings: usize, rng: &mut ChaCha8Rng) -> Vec<Mating> {
+        (0..matings).map(|_| self.mate(archive, rng)).collect()
+    }
+}
+
+/// Competitor pairs for `count` binary tournaments on `n` members, drawn as pymoo's
+/// `TournamentSelection` does: concatenated random permutations of 0..n cut into pairs,
+/// so every member enters about the same number of tournaments (2 × count / n).
+pub fn permutation_pairs(n: usize, count: usize, rng: &mut ChaCha8Rng) -> Vec<(usize, usize)> {
+    use rand::seq::SliceRandom;
+    let need = 2 * count;
+    let mut seq: Vec<usize> = Vec::with_capacity(need + n);
+    let mut perm: Vec<usize> = (0..n).collect();
+    while seq.len() < need && n > 0 {
+        perm.shuffle(rng);
+        seq.extend_from_slice(&perm);
+    }
+    seq.truncate(need);
+    seq.chunks_exact(2).map(|c| (c[0], c[1])).collect()
 }
 
 /// The available algorithms (RON/JSON names as the variant names).
@@ -89,7 +112,7 @@ impl Algorithm {
     /// The strategy implementing this algorithm.
     pub fn strategy(self) -> &'static dyn Strategy {
         match self {
-            Algorithm::Spea2 => &spea2::Spea2,
+            Algorithm::Spea2 => &spea2::Spea2::DEFAULT,
             Algorithm::Nsga2 => &nsga2::Nsga2,
             Algorithm::Random => &random::RandomSearch,
             Algorithm::Aging => &aging::Aging,

@@ -51,16 +51,55 @@ pub fn normalised_violations<G, I>(pop: &[&Individual<G, I>]) -> Vec<f64> {
         .collect()
 }
 
+/// Pareto relation of `a` and `b` in one pass: 1 when `a` dominates `b`, -1 when `b`
+/// dominates `a`, 0 otherwise (equal or incomparable).
+#[inline]
+pub fn pareto_relation(a: &[f64], b: &[f64]) -> i8 {
+    let (mut a_better, mut b_better) = (false, false);
+    for (x, y) in a.iter().zip(b) {
+        if x < y {
+            a_better = true;
+        } else if y < x {
+            b_better = true;
+        }
+    }
+    match (a_better, b_better) {
+        (true, false) => 1,
+        (false, true) => -1,
+        _ => 0,
+    }
+}
+
+/// Constrained relation (see [`constrained_dominates`]) in one pass: 1 when `a`
+/// dominates `b`, -1 when `b` dominates `a`, 0 otherwise.
+#[inline]
+pub fn constrained_relation(a: &[f64], va: f64, b: &[f64], vb: f64) -> i8 {
+    match (va <= 0.0, vb <= 0.0) {
+        (true, true) => pareto_relation(a, b),
+        (true, false) => 1,
+        (false, true) => -1,
+        (false, false) => {
+            if va < vb {
+                1
+            } else if vb < va {
+                -1
+            } else {
+                0
+            }
+        }
+    }
+}
+
 /// Row-major n×n constrained-domination matrix: `m[i * n + j]` is true when i dominates j.
 pub fn domination_matrix(objs: &[&[f64]], cv: &[f64]) -> Vec<bool> {
     let n = objs.len();
     let mut m = vec![false; n * n];
     for i in 0..n {
         for j in (i + 1)..n {
-            if constrained_dominates(objs[i], cv[i], objs[j], cv[j]) {
-                m[i * n + j] = true;
-            } else if constrained_dominates(objs[j], cv[j], objs[i], cv[i]) {
-                m[j * n + i] = true;
+            match constrained_relation(objs[i], cv[i], objs[j], cv[j]) {
+                1 => m[i * n + j] = true,
+                -1 => m[j * n + i] = true,
+                _ => {}
             }
         }
     }

@@ -21,6 +21,8 @@ pub enum Stream {
     Offspring = 2,
     /// Algorithm-internal choices during survival (tie breaks).
     Survival = 3,
+    /// Mating selection of a whole generation (drawn sequentially, once per generation).
+    Selection = 4,
 }
 
 /// The generator for (`seed`, `generation`, `index`, `stream`): ChaCha8 seeded with 32

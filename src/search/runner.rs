@@ -7,7 +7,7 @@
 //! with generators derived from (seed, t + 1, mating index), evaluated, and the whole
 //! state is checkpointed. A run of G generations evaluates G × population genomes.
 
-use super::algorithms::{Algorithm, Mating, Member};
+use super::algorithms::{Algorithm, Mating, Member, Strategy};
 use super::dominance::{dominates, normalised_violations};
 use super::indicators::hypervolume;
 use super::individual::Individual;
@@ -146,7 +146,14 @@ pub struct Runner<'p, P: Problem> {
     config: RunConfig,
     stop: Option<Arc<AtomicBool>>,
     cache: HashMap<P::Genome, Evaluation<P::Info>>,
+    eliminate_duplicates: bool,
+    track_best: bool,
+    strategy: &'static dyn Strategy,
 }
+
+/// Rounds of breeding tried to replace duplicate offspring before duplicates are
+/// accepted (pymoo's `n_max_iterations`).
+pub const DUPLICATE_ROUNDS: usize = 100;
 
 type Ind<P> = Individual<<P as Problem>::Genome, <P as Problem>::Info>;
 
@@ -159,7 +166,38 @@ impl<'p, P: Problem> Runner<'p, P> {
             config,
             stop: None,
             cache: HashMap::new(),
+            eliminate_duplicates: true,
+            track_best: true,
+            strategy: algorithm.strategy(),
         }
+    }
+
+    /// Replaces the algorithm's default strategy by `strategy` (e.g.
+    /// `&Spea2::PAPER`, or a variant of your own). The checkpoint still records the
+    /// [`Algorithm`] given to [`Runner::new`]; resume with the same strategy.
+    pub fn with_strategy(mut self, strategy: &'static dyn Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Duplicate elimination (default on, as pymoo's `eliminate_duplicates=True`): an
+    /// offspring genome equal to an archive member's or to an earlier offspring's of the
+    /// same generation is discarded and bred again (fresh matings, up to
+    /// [`DUPLICATE_ROUNDS`] rounds, after which the remaining slots accept duplicates).
+    /// Equality is the genome's `Eq` (bitwise for [`crate::search::RealGenome`]).
+    pub fn eliminate_duplicates(mut self, on: bool) -> Self {
+        self.eliminate_duplicates = on;
+        self
+    }
+
+    /// Whether to maintain the best-so-far set (default on). It costs O(k·B) per
+    /// generation (k new non-dominated offspring, B the set's size, which reaches the
+    /// thousands with 3 objectives); benchmarks of the algorithm itself turn it off, and
+    /// then [`Progress::best_so_far`] and [`RunResult::best_so_far`] are empty and
+    /// [`GenerationRecord::best_hv`] is `None`.
+    pub fn track_best_so_far(mut self, on: bool) -> Self {
+        self.track_best = on;
+        self
     }
 
     /// Checks `flag` between generations; when set, the run ends after writing its
@@ -332,6 +370,68 @@ impl<'p, P: Problem> Runner<'p, P> {
         })
     }
 
+    /// Breeds `population` offspring genomes for generation `next` from the archive:
+    /// mating selection from one generator (seed, next, batch, Selection), variation of
+    /// mating p from its own generator (seed, next, p, Offspring) in parallel; with
+    /// duplicate elimination, duplicates are dropped in order and further batches bred
+    /// (mating indices continue) until the population is full.
+    fn breed(&self, members: &[Member<'_>], archive: &[Ind<P>], next: u64) -> Vec<P::Genome> {
+        let c = &self.config;
+        let strategy = self.strategy;
+        let problem = self.problem;
+        let mut out: Vec<P::Genome> = Vec::with_capacity(c.population);
+        let mut seen: std::collections::HashSet<P::Genome> = if self.eliminate_duplicates {
+            archive.iter().map(|i| i.genome.clone()).collect()
+        } else {
+            Default::default()
+        };
+        let mut first_mating = 0u64;
+        let mut round = 0u64;
+        while out.len() < c.population {
+            let pairs = (c.population - out.len()).div_ceil(2);
+            let mut sel = derive(c.seed, next, round, Stream::Selection);
+            let matings = strategy.select(members, pairs, &mut sel);
+            let batch: Vec<P::Genome> = matings
+                .into_par_iter()
+                .enumerate()
+                .flat_map_iter(|(p, mating)| {
+                    let idx = first_mating + p as u64;
+                    let mut rng = derive(c.seed, next, idx, Stream::Offspring);
+                    let (mut x, mut y) = match mating {
+                        Mating::Crossover(a, b) => {
+                            problem.crossover(&archive[a].genome, &archive[b].genome, &mut rng)
+                        }
+                        Mating::Mutants(a, b) => {
+                            (archive[a].genome.clone(), archive[b].genome.clone())
+                        }
+                        Mating::Random => {
+                            let x = problem.random_genome(&mut rng);
+                            (x, problem.random_genome(&mut rng))
+                        }
+                    };
+                    problem.mutate(&mut x, &mut rng);
+                    problem.mutate(&mut y, &mut rng);
+                    [x, y]
+                })
+                .collect();
+            first_mating += pairs as u64;
+            round += 1;
+            let accept_all = !self.eliminate_duplicates || round as usize >= DUPLICATE_ROUNDS;
+            for g in batch {
+                if out.len() >= c.population {
+                    break;
+                }
+                if accept_all {
+                    out.push(g);
+                } else if !seen.contains(&g) {
+                    seen.insert(g.clone());
+                    out.push(g);
+                }
+            }
+        }
+        out
+    }
+
     /// Runs to the last generation (or until the stop flag is seen), calling `observer`
     /// after every generation's survival.
     #[allow(clippy::type_complexity)]
@@ -341,7 +441,7 @@ impl<'p, P: Problem> Runner<'p, P> {
     ) -> Result<RunResult<P::Genome, P::Info>, SearchError> {
         self.validate()?;
         let c = self.config.clone();
-        let strategy = self.algorithm.strategy();
+        let strategy = self.strategy;
         let eval_start = Instant::now();
         let mut st = match &c.checkpoint {
             Some(p) if c.resume && p.exists() => self.load(p)?,
@@ -377,7 +477,9 @@ impl<'p, P: Problem> Runner<'p, P> {
                 .collect();
             let survivors = strategy.survive(&members, c.archive);
             drop(members);
-            update_best(&mut st.best, &union[offspring_start..]);
+            if self.track_best {
+                update_best(&mut st.best, &union, offspring_start);
+            }
             let mut slots: Vec<Option<Ind<P>>> = union.into_iter().map(Some).collect();
             st.archive = survivors
                 .iter()
@@ -402,7 +504,7 @@ impl<'p, P: Problem> Runner<'p, P> {
                         .collect();
                     hypervolume(&pts, r).unwrap_or(0.0)
                 }),
-                best_hv: c.reference.as_ref().map(|r| {
+                best_hv: c.reference.as_ref().filter(|_| self.track_best).map(|r| {
                     let pts: Vec<Vec<f64>> = st.best.iter().map(|i| i.objectives.clone()).collect();
                     hypervolume(&pts, r).unwrap_or(0.0)
                 }),
@@ -439,31 +541,7 @@ impl<'p, P: Problem> Runner<'p, P> {
                     crowding: ind.crowding,
                 })
                 .collect();
-            let problem = self.problem;
-            let archive = &st.archive;
-            let pairs = c.population.div_ceil(2);
-            let mut genomes: Vec<P::Genome> = (0..pairs)
-                .into_par_iter()
-                .flat_map_iter(|p| {
-                    let mut rng = derive(c.seed, next, p as u64, Stream::Offspring);
-                    let (mut x, mut y) = match strategy.mate(&members, &mut rng) {
-                        Mating::Crossover(a, b) => {
-                            problem.crossover(&archive[a].genome, &archive[b].genome, &mut rng)
-                        }
-                        Mating::Mutants(a, b) => {
-                            (archive[a].genome.clone(), archive[b].genome.clone())
-                        }
-                        Mating::Random => {
-                            let x = problem.random_genome(&mut rng);
-                            (x, problem.random_genome(&mut rng))
-                        }
-                    };
-                    problem.mutate(&mut x, &mut rng);
-                    problem.mutate(&mut y, &mut rng);
-                    [x, y]
-                })
-                .collect();
-            genomes.truncate(c.population);
+            let genomes = self.breed(&members, &st.archive, next);
             drop(members);
             algo_seconds += t1.elapsed().as_secs_f64();
             let t2 = Instant::now();
@@ -493,10 +571,26 @@ impl<'p, P: Problem> Runner<'p, P> {
     }
 }
 
-/// Adds the feasible members of `new` to the non-dominated set `best` (points equal in
-/// every objective to a member are skipped).
-fn update_best<G: Clone, I: Clone>(best: &mut Vec<Individual<G, I>>, new: &[Individual<G, I>]) {
-    for p in new.iter().filter(|p| p.feasible()) {
+/// Adds the feasible members of `union[first_new..]` (this generation's offspring) to the
+/// non-dominated set `best` (points equal in every objective to a member are skipped).
+///
+/// Only offspring not dominated by another feasible member of the union are tried: a
+/// dominated one is dominated by a point that is in `best` or dominated by one of its
+/// members (every union member was an offspring once, and `best` only loses points to
+/// better ones), so it could not enter.
+fn update_best<G: Clone, I: Clone>(
+    best: &mut Vec<Individual<G, I>>,
+    union: &[Individual<G, I>],
+    first_new: usize,
+) {
+    let feasible: Vec<&Individual<G, I>> = union.iter().filter(|p| p.feasible()).collect();
+    for p in union[first_new..].iter().filter(|p| p.feasible()) {
+        if feasible
+            .iter()
+            .any(|q| dominates(&q.objectives, &p.objectives))
+        {
+            continue;
+        }
         if best
             .iter()
             .any(|b| b.objectives == p.objectives || dominates(&b.objectives, &p.objectives))

@@ -122,22 +122,37 @@ fn every_algorithm_approaches_the_zdt1_front() {
 }
 
 #[test]
-fn cache_answers_repeated_genomes() {
-    // random search on a 2-variable problem with coarse... use aging with tiny mutation:
-    // identical mutants of the same parent are looked up, not re-evaluated
+fn cache_answers_repeated_genomes_and_duplicates_are_bred_again() {
+    // aging evolution on BNH (2 variables): mutated copies often equal their parent
+    // (PM leaves a variable unchanged with probability 1 − 1/2 per variable and the
+    // whole individual with probability 0.1), so without duplicate elimination the
+    // cache answers them and the archive holds repeated genomes
     let p = TestProblem::by_name("bnh", None, None).unwrap();
-    let r = run(
-        &p,
-        Algorithm::Aging,
-        RunConfig {
-            population: 10,
-            archive: 20,
-            generations: 30,
-            ..cfg(2, 10, 30)
-        },
-    );
-    assert!(r.cache_hits > 0, "{}", r.cache_hits);
-    assert_eq!(r.evaluations, 300);
+    let c = RunConfig {
+        population: 10,
+        archive: 20,
+        generations: 30,
+        ..cfg(2, 10, 30)
+    };
+    let distinct = |r: &RunResult<distrinas::search::RealGenome, ()>| {
+        r.archive
+            .iter()
+            .map(|i| i.genome.clone())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    let keep = Runner::new(&p, Algorithm::Aging, c.clone())
+        .eliminate_duplicates(false)
+        .run(&mut |_| {})
+        .unwrap();
+    assert!(keep.cache_hits > 0, "{}", keep.cache_hits);
+    assert_eq!(keep.evaluations, 300);
+    assert!(distinct(&keep) < 20, "{}", distinct(&keep));
+    // with elimination (the default) every archive genome is distinct
+    let dedup = run(&p, Algorithm::Aging, c);
+    assert_eq!(dedup.evaluations, 300);
+    assert_eq!(distinct(&dedup), 20);
+    assert!(dedup.cache_hits < keep.cache_hits);
 }
 
 #[test]
@@ -152,22 +167,40 @@ fn constrained_bnh_front_is_feasible_and_close() {
     assert!(v < 1.0, "IGD {v}");
 }
 
-/// Quality targets (pymoo 0.6.2 SPEA2 median over 5 seeds): one seed per problem here,
-/// the 5-seed medians are in docs/performance.md.
+/// Median HV over seeds 1..=5 (pop = archive = 100, 250 generations, reference 1.1)
+/// against pymoo 0.6.2's medians: SPEA2 on ZDT1/2/3 and DTLZ2, NSGA-II on ZDT1 (and
+/// DTLZ2, below pymoo: see the note).
 #[test]
-fn spea2_reaches_pymoo_hypervolume() {
-    for (name, target, m) in [
-        ("zdt1", 0.87048, 2),
-        ("zdt2", 0.53701, 2),
-        ("zdt3", 1.32776, 2),
-        ("dtlz2", 0.73509, 3),
-    ] {
+fn median_hypervolume_reaches_pymoo() {
+    let cases: [(&str, Algorithm, f64, usize); 6] = [
+        ("zdt1", Algorithm::Spea2, 0.87048, 2),
+        ("zdt2", Algorithm::Spea2, 0.53701, 2),
+        ("zdt3", Algorithm::Spea2, 1.32776, 2),
+        ("dtlz2", Algorithm::Spea2, 0.73509, 3),
+        ("zdt1", Algorithm::Nsga2, 0.86976, 2),
+        // pymoo: 0.70458. Ours is 0.6973 on seeds 1..=5 (15-seed mean 0.698, the seed
+        // spread ±0.006): a known shortfall, pinned here so it cannot regress silently
+        ("dtlz2", Algorithm::Nsga2, 0.6970, 3),
+    ];
+    for (name, alg, target, m) in cases {
         let p = TestProblem::by_name(name, None, None).unwrap();
-        let mut c = cfg(1, 100, 250);
-        c.reference = Some(vec![1.1; m]);
-        let r = run(&p, Algorithm::Spea2, c);
-        let hv = hypervolume(&front(&r), &[1.1; 3][..m]).unwrap();
-        assert!(hv >= target - 2e-3, "{name}: {hv} < {target}");
+        let mut hv: Vec<f64> = (1..=5)
+            .map(|seed| {
+                let mut c = cfg(seed, 100, 250);
+                c.reference = None;
+                let r = Runner::new(&p, alg, c)
+                    .track_best_so_far(false)
+                    .run(&mut |_| {})
+                    .unwrap();
+                hypervolume(&front(&r), &[1.1; 3][..m]).unwrap()
+            })
+            .collect();
+        hv.sort_by(f64::total_cmp);
+        assert!(
+            hv[2] >= target,
+            "{alg} {name}: median {} < {target} ({hv:?})",
+            hv[2]
+        );
     }
 }
 

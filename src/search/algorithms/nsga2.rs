@@ -1,9 +1,10 @@
 //! NSGA-II (Deb, Pratap, Agarwal & Meyarivan, IEEE TEC 6(2), 2002): fast non-dominated
 //! sort under constrained domination, crowding distance within each front, the last
 //! admitted front cut by decreasing crowding distance (ties: lower index), and binary
-//! crowded tournament (lower rank, then larger crowding; ties: first drawn).
+//! crowded tournament (lower rank, then larger crowding; ties: first drawn) on
+//! competitors drawn from concatenated random permutations of the archive.
 
-use super::{Mating, Member, Strategy, Survivor};
+use super::{permutation_pairs, Mating, Member, Strategy, Survivor};
 use crate::search::dominance::fast_non_dominated_sort;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -79,15 +80,32 @@ impl Strategy for Nsga2 {
             let n = archive.len();
             let a = rng.random_range(0..n);
             let b = rng.random_range(0..n);
-            let (x, y) = (&archive[a], &archive[b]);
-            if y.fitness < x.fitness || (y.fitness == x.fitness && y.crowding > x.crowding) {
-                b
-            } else {
-                a
-            }
+            crowded_winner(archive, a, b)
         };
         let a = pick();
         let b = pick();
         Mating::Crossover(a, b)
+    }
+    /// Crowded binary tournaments on competitors drawn from concatenated permutations of
+    /// the archive.
+    fn select(&self, archive: &[Member<'_>], matings: usize, rng: &mut ChaCha8Rng) -> Vec<Mating> {
+        let w: Vec<usize> = permutation_pairs(archive.len(), 2 * matings, rng)
+            .into_iter()
+            .map(|(a, b)| crowded_winner(archive, a, b))
+            .collect();
+        w.chunks_exact(2)
+            .map(|c| Mating::Crossover(c[0], c[1]))
+            .collect()
+    }
+}
+
+/// The crowded-comparison winner of `a` and `b`: lower rank, then larger crowding
+/// distance; ties go to `a`.
+fn crowded_winner(archive: &[Member<'_>], a: usize, b: usize) -> usize {
+    let (x, y) = (&archive[a], &archive[b]);
+    if y.fitness < x.fitness || (y.fitness == x.fitness && y.crowding > x.crowding) {
+        b
+    } else {
+        a
     }
 }

@@ -13,7 +13,7 @@ impl Strategy for RandomSearch {
         "random"
     }
     fn survive(&self, union: &[Member<'_>], capacity: usize) -> Vec<Survivor> {
-        Spea2.survive(union, capacity)
+        Spea2::PAPER.survive(union, capacity)
     }
     fn mate(&self, _archive: &[Member<'_>], _rng: &mut ChaCha8Rng) -> Mating {
         Mating::Random

@@ -14,17 +14,77 @@
 //! fewer than N̄, the best remaining by F (ties: lower index) top it up; if there are more,
 //! the truncation operator repeatedly removes the member whose sorted list of distances
 //! to the remaining members is lexicographically smallest (ties: lower index).
-//! Mating: binary tournament with replacement on the archive by F (ties: first drawn).
+//! Mating: binary tournaments on the archive by F (ties: first drawn), the competitors
+//! drawn as concatenated random permutations of the archive (as pymoo does); by default
+//! the archive's boundary points win every tournament they enter, as in pymoo's SPEA2
+//! ([`Spea2::boundary_mating`], off in [`Spea2::PAPER`]).
 
-use super::{Mating, Member, Strategy, Survivor};
-use crate::search::dominance::{domination_matrix, normalise};
+use super::{permutation_pairs, Mating, Member, Strategy, Survivor};
+use crate::search::dominance::{constrained_relation, pareto_relation};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::cmp::Ordering;
 
 /// SPEA2.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Spea2;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spea2 {
+    /// pymoo's boundary preference in mating: the archive's boundary points (see
+    /// [`boundary_members`]) win every tournament they enter, as if their F were −1.
+    /// Only mating selection changes; S, R, D, F, the archive and truncation stay
+    /// exactly the paper's. [`Spea2::PAPER`] turns it off.
+    pub boundary_mating: bool,
+}
+
+impl Spea2 {
+    /// The default: boundary preference in mating on (as pymoo's `SPEA2`).
+    pub const DEFAULT: Spea2 = Spea2 {
+        boundary_mating: true,
+    };
+    /// The paper's mating: binary tournaments by F only.
+    pub const PAPER: Spea2 = Spea2 {
+        boundary_mating: false,
+    };
+}
+
+impl Default for Spea2 {
+    fn default() -> Self {
+        Spea2::DEFAULT
+    }
+}
+
+/// Boundary members of an archive: among its feasible members with F < 1
+/// (non-dominated), for each objective k the one minimising max over j ≠ k of f_j
+/// (ties: smaller f_k, then lower index) — pymoo's extreme points (achievement
+/// scalarising function with weight 1 on k and ~0 elsewhere; in 2-D simply the two ends
+/// of the front). Returns a membership mask.
+pub fn boundary_members(archive: &[Member<'_>]) -> Vec<bool> {
+    let mut mask = vec![false; archive.len()];
+    let nd: Vec<usize> = (0..archive.len())
+        .filter(|&i| archive[i].violation <= 0.0 && archive[i].fitness < 1.0)
+        .collect();
+    let Some(&first) = nd.first() else {
+        return mask;
+    };
+    let m = archive[first].objectives.len();
+    for k in 0..m {
+        let asf = |i: usize| {
+            let o = archive[i].objectives;
+            (0..m)
+                .filter(|&j| j != k)
+                .map(|j| o[j])
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let best = nd.iter().copied().min_by(|&a, &b| {
+            asf(a)
+                .total_cmp(&asf(b))
+                .then(archive[a].objectives[k].total_cmp(&archive[b].objectives[k]))
+                .then(a.cmp(&b))
+        });
+        if let Some(b) = best {
+            mask[b] = true;
+        }
+    }
+    mask
+}
 
 /// SPEA2 fitness components of every member of a union.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,17 +101,55 @@ pub struct Fitness {
     pub k: usize,
 }
 
-/// Euclidean distance matrix (row-major n×n) of normalised points.
-fn distances(norm: &[Vec<f64>]) -> Vec<f64> {
-    let n = norm.len();
+/// Objectives normalised to [0, 1] per objective (min and max over `objs`; an objective
+/// with zero or infinite range maps to 0), row-major n×m.
+fn normalise_flat(objs: &[&[f64]]) -> (Vec<f64>, usize) {
+    let m = objs.first().map_or(0, |o| o.len());
+    let mut lo = vec![f64::INFINITY; m];
+    let mut hi = vec![f64::NEG_INFINITY; m];
+    for o in objs {
+        for k in 0..m {
+            lo[k] = lo[k].min(o[k]);
+            hi[k] = hi[k].max(o[k]);
+        }
+    }
+    let scale: Vec<f64> = (0..m)
+        .map(|k| {
+            let r = hi[k] - lo[k];
+            if r > 0.0 && r.is_finite() {
+                1.0 / r
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut out = Vec::with_capacity(objs.len() * m);
+    for o in objs {
+        for k in 0..m {
+            let v = if scale[k] == 0.0 {
+                0.0
+            } else {
+                (o[k] - lo[k]) * scale[k]
+            };
+            out.push(v);
+        }
+    }
+    (out, m)
+}
+
+/// Euclidean distance matrix (row-major n×n) of row-major n×m points.
+fn distances(norm: &[f64], m: usize) -> Vec<f64> {
+    let n = norm.len().checked_div(m).unwrap_or(0);
     let mut d = vec![0.0; n * n];
     for i in 0..n {
+        let pi = &norm[i * m..(i + 1) * m];
         for j in (i + 1)..n {
-            let s: f64 = norm[i]
-                .iter()
-                .zip(&norm[j])
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum();
+            let pj = &norm[j * m..(j + 1) * m];
+            let mut s = 0.0;
+            for k in 0..m {
+                let t = pi[k] - pj[k];
+                s += t * t;
+            }
             let s = s.sqrt();
             d[i * n + j] = s;
             d[j * n + i] = s;
@@ -62,26 +160,50 @@ fn distances(norm: &[Vec<f64>]) -> Vec<f64> {
 
 /// Computes S, R, D and F for `objs` with total normalised violations `cv`.
 pub fn fitness(objs: &[&[f64]], cv: &[f64]) -> Fitness {
-    let norm = normalise(objs);
-    let dist = distances(&norm);
+    let (norm, m) = normalise_flat(objs);
+    let dist = distances(&norm, m);
     fitness_with(objs, cv, &dist)
+}
+
+/// k = ⌊√n⌋, kept within 1..n−1.
+fn neighbour_k(n: usize) -> usize {
+    ((n as f64).sqrt().floor() as usize).clamp(1, n.saturating_sub(1).max(1))
 }
 
 fn fitness_with(objs: &[&[f64]], cv: &[f64], dist: &[f64]) -> Fitness {
     let n = objs.len();
-    let dom = domination_matrix(objs, cv);
-    let strength: Vec<usize> = (0..n)
-        .map(|i| dom[i * n..(i + 1) * n].iter().filter(|&&b| b).count())
-        .collect();
+    // one pass over the pairs: strength, and each member's dominators
+    let mut strength = vec![0usize; n];
+    // dominated_by[i * n + j]: j dominates i
+    let mut dominated_by = vec![false; n * n];
+    let unconstrained = cv.iter().all(|&v| v <= 0.0);
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let r = if unconstrained {
+                pareto_relation(objs[i], objs[j])
+            } else {
+                constrained_relation(objs[i], cv[i], objs[j], cv[j])
+            };
+            if r > 0 {
+                strength[i] += 1;
+                dominated_by[j * n + i] = true;
+            } else if r < 0 {
+                strength[j] += 1;
+                dominated_by[i * n + j] = true;
+            }
+        }
+    }
     let raw: Vec<f64> = (0..n)
         .map(|i| {
-            (0..n)
-                .filter(|&j| dom[j * n + i])
-                .map(|j| strength[j] as f64)
+            dominated_by[i * n..(i + 1) * n]
+                .iter()
+                .zip(&strength)
+                .filter(|(d, _)| **d)
+                .map(|(_, &s)| s as f64)
                 .sum()
         })
         .collect();
-    let k = ((n as f64).sqrt().floor() as usize).clamp(1, n.saturating_sub(1).max(1));
+    let k = neighbour_k(n);
     let mut row = Vec::with_capacity(n);
     let density: Vec<f64> = (0..n)
         .map(|i| {
@@ -89,7 +211,9 @@ fn fitness_with(objs: &[&[f64]], cv: &[f64], dist: &[f64]) -> Fitness {
                 return 0.5;
             }
             row.clear();
-            row.extend((0..n).filter(|&j| j != i).map(|j| dist[i * n + j]));
+            let r = &dist[i * n..(i + 1) * n];
+            row.extend_from_slice(&r[..i]);
+            row.extend_from_slice(&r[i + 1..]);
             let (_, kth, _) = row.select_nth_unstable_by(k - 1, |a, b| a.total_cmp(b));
             1.0 / (*kth + 2.0)
         })
@@ -105,54 +229,113 @@ fn fitness_with(objs: &[&[f64]], cv: &[f64], dist: &[f64]) -> Fitness {
 }
 
 /// The truncation operator on the members `set` (indices into an n×n distance matrix
-/// `dist`): removes members one at a time until `capacity` remain. Returns the removed
-/// indices in removal order.
+/// `dist`): removes members one at a time until `capacity` remain, each time the member
+/// whose ascending list of distances to the other remaining members is lexicographically
+/// smallest (ties: the earlier position in `set`). Returns the removed indices in
+/// removal order.
+///
+/// Implementation: each member's nearest remaining neighbour is tracked (recomputed only
+/// for members whose nearest neighbour was just removed), so the first list element is
+/// O(1); only members tied on it are compared further, by selecting their 2nd, 3rd, …
+/// smallest remaining distances on demand. This is exactly the full lexicographic rule
+/// at O(m²) per call plus O(m) per tie level, instead of O(m³).
 pub fn truncation_order(set: &[usize], dist: &[f64], n: usize, capacity: usize) -> Vec<usize> {
     let m = set.len();
     if m <= capacity {
         return Vec::new();
     }
-    // Sorted neighbour lists (local positions), with lazy deletion.
-    let lists: Vec<Vec<(f64, usize)>> = (0..m)
-        .map(|a| {
-            let mut l: Vec<(f64, usize)> = (0..m)
-                .filter(|&b| b != a)
-                .map(|b| (dist[set[a] * n + set[b]], b))
-                .collect();
-            l.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-            l
-        })
-        .collect();
+    // local copy for locality
+    let mut d = vec![0.0; m * m];
+    for a in 0..m {
+        let row = &dist[set[a] * n..(set[a] + 1) * n];
+        for b in 0..m {
+            d[a * m + b] = row[set[b]];
+        }
+    }
     let mut alive = vec![true; m];
-    let mut removed = Vec::with_capacity(m - capacity);
-    let cmp = |a: usize, b: usize, alive: &[bool]| -> Ordering {
-        let mut ia = lists[a].iter().filter(|e| alive[e.1]);
-        let mut ib = lists[b].iter().filter(|e| alive[e.1]);
-        loop {
-            match (ia.next(), ib.next()) {
-                (Some(x), Some(y)) => match x.0.total_cmp(&y.0) {
-                    Ordering::Equal => continue,
-                    o => return o,
-                },
-                _ => return Ordering::Equal,
+    let mut nn = vec![f64::INFINITY; m];
+    let mut nn_idx = vec![usize::MAX; m];
+    let nearest = |a: usize, alive: &[bool]| -> (f64, usize) {
+        let row = &d[a * m..(a + 1) * m];
+        let mut best = (f64::INFINITY, usize::MAX);
+        for b in 0..m {
+            if b != a && alive[b] && row[b] < best.0 {
+                best = (row[b], b);
             }
         }
+        best
     };
+    for a in 0..m {
+        (nn[a], nn_idx[a]) = nearest(a, &alive);
+    }
+    let mut removed = Vec::with_capacity(m - capacity);
+    let mut ties: Vec<usize> = Vec::new();
+    let mut bufs: Vec<Vec<f64>> = Vec::new();
+    let mut next: Vec<usize> = Vec::new();
     for _ in 0..(m - capacity) {
-        let mut best: Option<usize> = None;
+        let mut min = f64::INFINITY;
+        ties.clear();
         for a in 0..m {
             if !alive[a] {
                 continue;
             }
-            best = match best {
-                None => Some(a),
-                Some(b) if cmp(a, b, &alive) == Ordering::Less => Some(a),
-                keep => keep,
-            };
+            if nn[a] < min || ties.is_empty() {
+                min = nn[a];
+                ties.clear();
+                ties.push(a);
+            } else if nn[a] == min {
+                ties.push(a);
+            }
         }
-        let b = best.expect("at least one member alive");
+        if ties.len() > 1 {
+            // partial selection of each tied member's remaining distances
+            bufs.resize_with(ties.len(), Vec::new);
+            for (t, &a) in ties.iter().enumerate() {
+                let row = &d[a * m..(a + 1) * m];
+                let buf = &mut bufs[t];
+                buf.clear();
+                buf.extend((0..m).filter(|&b| b != a && alive[b]).map(|b| row[b]));
+            }
+            let len = bufs[0].len();
+            let mut live: Vec<usize> = (0..ties.len()).collect();
+            // depth 0 (the nearest distance) is equal by construction
+            for depth in 0..len {
+                let mut best = f64::INFINITY;
+                next.clear();
+                for &t in &live {
+                    let buf = &mut bufs[t];
+                    let (mut arg, mut val) = (depth, buf[depth]);
+                    for (q, &v) in buf.iter().enumerate().skip(depth + 1) {
+                        if v < val {
+                            arg = q;
+                            val = v;
+                        }
+                    }
+                    buf.swap(depth, arg);
+                    if val < best || next.is_empty() {
+                        best = val;
+                        next.clear();
+                        next.push(t);
+                    } else if val == best {
+                        next.push(t);
+                    }
+                }
+                std::mem::swap(&mut live, &mut next);
+                if live.len() == 1 {
+                    break;
+                }
+            }
+            let first = live[0];
+            ties.swap(0, first);
+        }
+        let b = ties[0];
         alive[b] = false;
         removed.push(set[b]);
+        for a in 0..m {
+            if alive[a] && nn_idx[a] == b {
+                (nn[a], nn_idx[a]) = nearest(a, &alive);
+            }
+        }
     }
     removed
 }
@@ -160,8 +343,8 @@ pub fn truncation_order(set: &[usize], dist: &[f64], n: usize, capacity: usize) 
 /// SPEA2 environmental selection of `capacity` indices of `objs`, with their fitness.
 pub fn environmental_selection(objs: &[&[f64]], cv: &[f64], capacity: usize) -> Vec<Survivor> {
     let n = objs.len();
-    let norm = normalise(objs);
-    let dist = distances(&norm);
+    let (norm, m) = normalise_flat(objs);
+    let dist = distances(&norm, m);
     let fit = fitness_with(objs, cv, &dist);
     let nondominated: Vec<usize> = (0..n).filter(|&i| fit.raw[i] == 0.0).collect();
     let chosen: Vec<usize> = if nondominated.len() > capacity {
@@ -173,8 +356,12 @@ pub fn environmental_selection(objs: &[&[f64]], cv: &[f64], capacity: usize) -> 
         nondominated.into_iter().filter(|&i| !gone[i]).collect()
     } else {
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| fit.fitness[a].total_cmp(&fit.fitness[b]).then(a.cmp(&b)));
-        order.truncate(capacity);
+        let by_f =
+            |a: &usize, b: &usize| fit.fitness[*a].total_cmp(&fit.fitness[*b]).then(a.cmp(b));
+        if capacity < n {
+            order.select_nth_unstable_by(capacity, by_f);
+            order.truncate(capacity);
+        }
         order.sort_unstable();
         order
     };
@@ -213,6 +400,30 @@ impl Strategy for Spea2 {
         let a = binary_tournament(archive, rng);
         let b = binary_tournament(archive, rng);
         Mating::Crossover(a, b)
+    }
+    /// Binary tournaments by F on competitors drawn from concatenated permutations of
+    /// the archive (each member competes equally often).
+    fn select(&self, archive: &[Member<'_>], matings: usize, rng: &mut ChaCha8Rng) -> Vec<Mating> {
+        let boundary = if self.boundary_mating {
+            boundary_members(archive)
+        } else {
+            vec![false; archive.len()]
+        };
+        let key = |i: usize| {
+            if boundary[i] {
+                -1.0
+            } else {
+                archive[i].fitness
+            }
+        };
+        let winner = |(a, b): (usize, usize)| if key(b) < key(a) { b } else { a };
+        let w: Vec<usize> = permutation_pairs(archive.len(), 2 * matings, rng)
+            .into_iter()
+            .map(winner)
+            .collect();
+        w.chunks_exact(2)
+            .map(|c| Mating::Crossover(c[0], c[1]))
+            .collect()
     }
 }
 
@@ -264,8 +475,8 @@ mod tests {
             vec![0, 1, 2, 3]
         );
         assert_eq!(idx(environmental_selection(&objs, &cv, 1)), vec![2]);
-        let norm = normalise(&objs);
-        let dist = distances(&norm);
+        let (norm, m) = normalise_flat(&objs);
+        let dist = distances(&norm, m);
         assert_eq!(truncation_order(&[0, 1, 2], &dist, 5, 1), vec![1, 0]);
     }
 
@@ -281,6 +492,74 @@ mod tests {
         assert_eq!(f.raw, vec![3.0, 0.0, 2.0]);
         let s = environmental_selection(&objs, &[0.5, 0.0, 0.2], 2);
         assert_eq!(s.iter().map(|s| s.index).collect::<Vec<_>>(), vec![1, 2]);
+    }
+
+    /// Naive O(m³) truncation straight from the definition: recompute every remaining
+    /// member's full sorted distance list each round, remove the lexicographic minimum
+    /// (ties: earlier position).
+    fn naive_truncation(set: &[usize], dist: &[f64], n: usize, capacity: usize) -> Vec<usize> {
+        let mut alive: Vec<usize> = set.to_vec();
+        let mut removed = Vec::new();
+        while alive.len() > capacity {
+            let lists: Vec<Vec<f64>> = alive
+                .iter()
+                .map(|&a| {
+                    let mut l: Vec<f64> = alive
+                        .iter()
+                        .filter(|&&b| b != a)
+                        .map(|&b| dist[a * n + b])
+                        .collect();
+                    l.sort_by(f64::total_cmp);
+                    l
+                })
+                .collect();
+            let mut best = 0;
+            for i in 1..alive.len() {
+                if lists[i] < lists[best] {
+                    best = i;
+                }
+            }
+            removed.push(alive.remove(best));
+        }
+        removed
+    }
+
+    /// The fast truncation equals the naive one on random sets, on integer grids (many
+    /// exact distance ties) and with duplicated points.
+    #[test]
+    fn truncation_matches_naive_definition() {
+        use rand::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for case in 0..300 {
+            let n = rng.random_range(2..40);
+            let m = rng.random_range(1..4);
+            let pts: Vec<Vec<f64>> = (0..n)
+                .map(|_| {
+                    (0..m)
+                        .map(|_| match case % 3 {
+                            0 => rng.random::<f64>(),
+                            1 => rng.random_range(0..4) as f64,
+                            _ => rng.random_range(0..2) as f64 * 0.5,
+                        })
+                        .collect()
+                })
+                .collect();
+            let objs: Vec<&[f64]> = pts.iter().map(|p| p.as_slice()).collect();
+            let (norm, mm) = normalise_flat(&objs);
+            let dist = distances(&norm, mm);
+            // a subset in scrambled order
+            let mut set: Vec<usize> = (0..n).filter(|i| (i * 7 + case) % 5 != 0).collect();
+            if set.is_empty() {
+                continue;
+            }
+            set.reverse();
+            let cap = rng.random_range(0..set.len());
+            assert_eq!(
+                truncation_order(&set, &dist, n, cap),
+                naive_truncation(&set, &dist, n, cap),
+                "case {case}: {pts:?}"
+            );
+        }
     }
 
     /// Truncation uses the whole sorted neighbour list, not only the nearest neighbour:

@@ -10,8 +10,11 @@ use rand_chacha::ChaCha8Rng;
 pub struct Polynomial {
     /// Distribution index η (20).
     pub eta: f64,
-    /// Per-variable probability; `None` = 1/n.
+    /// Per-variable probability; `None` = min(0.5, 1/n) (pymoo's default).
     pub prob_var: Option<f64>,
+    /// Probability that an individual is mutated at all (pymoo's `PM(prob=0.9)`
+    /// default; 1 = always).
+    pub prob: f64,
 }
 
 impl Default for Polynomial {
@@ -19,6 +22,7 @@ impl Default for Polynomial {
         Polynomial {
             eta: 20.0,
             prob_var: None,
+            prob: 0.9,
         }
     }
 }
@@ -30,7 +34,12 @@ impl Polynomial {
         if n == 0 {
             return;
         }
-        let p = self.prob_var.unwrap_or(1.0 / n as f64);
+        let p = self.prob_var.unwrap_or((1.0 / n as f64).min(0.5));
+        // pymoo draws the per-individual decision after computing the mutant; the
+        // outcome distribution is the same
+        if self.prob < 1.0 && rng.random::<f64>() >= self.prob {
+            return;
+        }
         let pow = 1.0 / (self.eta + 1.0);
         for i in 0..n {
             let (xl, xu) = (lower[i], upper[i]);
