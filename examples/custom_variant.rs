@@ -1,12 +1,15 @@
-//! A search variant of your own, benchmarked against the built-in SPEA2
-//! (`docs/variants.md`).
+//! Search variants of your own, benchmarked against the built-in SPEA2
+//! (`docs/variants.md`). Two variants, one per extension point of the search engine:
 //!
-//! The variant is **SPEA2 with random immigrants**: every child that would be mutated is,
-//! with probability `rate`, replaced by a fresh random genome instead (a partial random
-//! restart each generation, which keeps exploring after the population has converged).
-//! It is written once, as a wrapper around any [`Problem`], so the same code runs on a
-//! standard test problem (ZDT1) and on the real network × partition × mapping problem
-//! of a scenario.
+//! - **SPEA2 with random immigrants** (variation, a [`Problem`] wrapper): every child
+//!   that would be mutated is, with probability `rate`, replaced by a fresh random genome
+//!   instead (a partial random restart each generation, which keeps exploring after the
+//!   population has converged). Written once around any [`Problem`], the same code runs
+//!   on a standard test problem (ZDT1) and on the real network × partition × mapping
+//!   problem of a scenario.
+//! - **SPEA2 with uniform mating** (selection, a [`Strategy`]): SPEA2's environmental
+//!   selection, but parents drawn uniformly from the archive instead of by binary
+//!   tournaments on fitness. Run with `Runner::with_strategy`.
 //!
 //! ```text
 //! cargo run --release --example custom_variant            # ZDT1, 5 seeds + the quickstart
@@ -19,6 +22,8 @@ use distrinas::evaluate::run::build_problem;
 use distrinas::evaluate::WeightStore;
 use distrinas::report::Normalisation;
 use distrinas::scenario::Scenario;
+use distrinas::search::algorithms::spea2::Spea2;
+use distrinas::search::algorithms::{Mating, Member, Strategy, Survivor};
 use distrinas::search::indicators::hypervolume;
 use distrinas::search::problems::TestProblem;
 use distrinas::search::{Algorithm, Evaluation, Individual, Problem, RunConfig, Runner};
@@ -67,6 +72,24 @@ impl<P: Problem> Problem for Immigrants<'_, P> {
     }
 }
 
+/// The selection variant: SPEA2's environmental selection (fitness, archive truncation),
+/// parents drawn uniformly at random from the archive (no tournament), then crossover
+/// and mutation as usual.
+pub struct UniformMating;
+
+impl Strategy for UniformMating {
+    fn name(&self) -> &'static str {
+        "spea2-uniform"
+    }
+    fn survive(&self, union: &[Member<'_>], capacity: usize) -> Vec<Survivor> {
+        Spea2::DEFAULT.survive(union, capacity)
+    }
+    fn mate(&self, archive: &[Member<'_>], rng: &mut ChaCha8Rng) -> Mating {
+        let n = archive.len();
+        Mating::Crossover(rng.random_range(0..n), rng.random_range(0..n))
+    }
+}
+
 /// Objective vectors of the feasible best-so-far front of a run.
 fn front<G, I>(best: &[Individual<G, I>]) -> Vec<Vec<f64>> {
     best.iter().map(|i| i.objectives.clone()).collect()
@@ -82,6 +105,18 @@ pub fn zdt1_run(
     rate: f64,
     target: f64,
 ) -> (f64, Option<u64>) {
+    zdt1_run_with(seed, population, generations, rate, target, None)
+}
+
+/// [`zdt1_run`] with another selection strategy (`None`: SPEA2's).
+pub fn zdt1_run_with(
+    seed: u64,
+    population: usize,
+    generations: u64,
+    rate: f64,
+    target: f64,
+    strategy: Option<&'static dyn Strategy>,
+) -> (f64, Option<u64>) {
     let zdt1 = TestProblem::zdt1(30);
     let problem = Immigrants { inner: &zdt1, rate };
     let config = RunConfig {
@@ -92,9 +127,11 @@ pub fn zdt1_run(
         reference: Some(vec![1.1, 1.1]),
         ..RunConfig::default()
     };
-    let result = Runner::new(&problem, Algorithm::Spea2, config)
-        .run(&mut |_| {})
-        .expect("valid settings");
+    let mut runner = Runner::new(&problem, Algorithm::Spea2, config);
+    if let Some(s) = strategy {
+        runner = runner.with_strategy(s);
+    }
+    let result = runner.run(&mut |_| {}).expect("valid settings");
     let hv = result.history.last().and_then(|h| h.best_hv).unwrap_or(0.0);
     let reached = result
         .history
@@ -149,24 +186,37 @@ fn main() {
     let target = 0.6;
     println!("ZDT1, SPEA2, population {pop}, {gens} generations, HV reference (1.1, 1.1)");
     println!(
-        "seed  {:>10} {:>10}   evaluations to HV {target}",
-        "spea2", "immigrants"
+        "seed  {:>10} {:>10} {:>10}   evaluations to HV {target}",
+        "spea2", "immigrants", "uniform"
     );
-    let (mut sum_a, mut sum_b) = (0.0, 0.0);
+    let mut sums = [0.0; 3];
     for seed in 1..=seeds {
-        let (a, ra) = zdt1_run(seed, pop, gens, 0.0, target);
-        let (b, rb) = zdt1_run(seed, pop, gens, rate, target);
+        let runs = [
+            zdt1_run(seed, pop, gens, 0.0, target),
+            zdt1_run(seed, pop, gens, rate, target),
+            zdt1_run_with(seed, pop, gens, 0.0, target, Some(&UniformMating)),
+        ];
         let show = |r: Option<u64>| r.map_or("-".to_string(), |e| e.to_string());
         println!(
-            "{seed:<5} {a:>10.4} {b:>10.4}   {} / {}",
-            show(ra),
-            show(rb)
+            "{seed:<5} {:>10.4} {:>10.4} {:>10.4}   {} / {} / {}",
+            runs[0].0,
+            runs[1].0,
+            runs[2].0,
+            show(runs[0].1),
+            show(runs[1].1),
+            show(runs[2].1)
         );
-        sum_a += a;
-        sum_b += b;
+        for (s, r) in sums.iter_mut().zip(&runs) {
+            *s += r.0;
+        }
     }
     let n = seeds as f64;
-    println!("mean  {:>10.4} {:>10.4}", sum_a / n, sum_b / n);
+    println!(
+        "mean  {:>10.4} {:>10.4} {:>10.4}",
+        sums[0] / n,
+        sums[1] / n,
+        sums[2] / n
+    );
     let (pop, gens) = if quick { (8, 3) } else { (12, 5) };
     let (a, b) = quickstart_pair(42, pop, gens, rate);
     println!(
@@ -214,6 +264,34 @@ mod tests {
         // behind on 30 variables (random points of ZDT1 have f2 ≈ 1 + 9 × 0.5 ≫ 1.1).
         let (r, _) = zdt1_run(1, 40, 80, 1.0, 0.5);
         assert!(r < a && r < b, "{r} {a} {b}");
+    }
+
+    #[test]
+    fn uniform_mating_is_a_different_deterministic_selection() {
+        let plain = zdt1_run(2, 40, 80, 0.0, 0.5).0;
+        let uniform = zdt1_run_with(2, 40, 80, 0.0, 0.5, Some(&UniformMating)).0;
+        assert!(uniform > 0.2 && uniform < 0.8767, "{uniform}");
+        assert_ne!(plain, uniform);
+        assert_eq!(
+            zdt1_run_with(2, 40, 80, 0.0, 0.5, Some(&UniformMating)).0,
+            uniform
+        );
+        // Survival is SPEA2's: on one union, the same survivors.
+        let objs = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.9], [0.2, 0.95]];
+        let union: Vec<Member<'_>> = objs
+            .iter()
+            .map(|o| Member {
+                objectives: o,
+                violation: 0.0,
+                birth: 0,
+                fitness: 0.0,
+                crowding: 0.0,
+            })
+            .collect();
+        assert_eq!(
+            UniformMating.survive(&union, 3),
+            Spea2::DEFAULT.survive(&union, 3)
+        );
     }
 
     #[test]
