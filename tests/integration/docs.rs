@@ -331,6 +331,7 @@ fn resolve_candidate(cwd: &Path, arg: &str) -> String {
     let run = distrinas::report::load_run(&cwd.join(run_dir))
         .unwrap_or_else(|e| panic!("{arg}: no such candidate and no run folder: {e}"));
     let knee = &run.results.front[run.results.knee().unwrap()].id;
+    eprintln!("note: {arg} is not in this run (the doc is out of date?); using the knee {knee}");
     run_dir
         .join("candidates")
         .join(format!("{knee}.ron"))
