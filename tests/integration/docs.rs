@@ -162,7 +162,16 @@ fn every_example_scenario_searches_with_tiny_settings() {
         let v = search(
             sc,
             &out,
-            &["--generations", "1", "--population", "4", "--threads", "2"],
+            &[
+                "--generations",
+                "1",
+                "--population",
+                "4",
+                "--threads",
+                "2",
+                "--final-epochs",
+                "0",
+            ],
         );
         let front = v["front"].as_array().unwrap();
         assert!(!front.is_empty(), "{sc}: empty front");
