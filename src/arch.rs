@@ -17,12 +17,14 @@
 //! ```
 
 pub mod cost;
+mod dims;
 mod layer;
 mod shape;
 pub mod space;
 pub mod sram;
 
 pub use cost::{arch_cost, layer_costs, ArchCost, LayerCost};
+pub use dims::{Dims, MAX_RANK};
 pub use layer::{Layer, Padding};
 pub use shape::{conv_out_len, pool_out_len, ShapeError};
 
@@ -45,6 +47,17 @@ impl Arch {
     /// shape error found.
     pub fn shapes(&self) -> Result<Vec<Shape>, ShapeError> {
         shape::infer(self)
+    }
+
+    /// [`Arch::shapes`] as inline [`Dims`] (no allocation per layer): the form the
+    /// cost model uses.
+    pub fn dims(&self) -> Result<Vec<Dims>, ShapeError> {
+        shape::infer_dims(self)
+    }
+
+    /// The input shape as [`Dims`], or [`ShapeError::BadInput`].
+    pub fn input_dims(&self) -> Result<Dims, ShapeError> {
+        shape::input_dims(self)
     }
 
     /// Parses an architecture from RON text (optional fields written plainly, e.g.

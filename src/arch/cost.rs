@@ -7,7 +7,7 @@
 //! convolution or dense layer is folded into it (0 deployed parameters, 0 MACs, no
 //! operator), weights are stored in the deployment [`DType`], biases in a wider integer.
 
-use super::{Arch, Layer, Shape, ShapeError};
+use super::{Arch, Dims, Layer, ShapeError};
 use crate::scenario::DType;
 
 /// Flash bytes of one deployed operator's metadata (FlatBuffer `Operator` table plus the
@@ -42,7 +42,7 @@ pub struct LayerCost {
     /// RON variant name (`"Conv2d"`, `"ReLU"`, ...).
     pub kind: &'static str,
     /// Output shape.
-    pub output_shape: Shape,
+    pub output_shape: Dims,
     /// Output elements (product of `output_shape`).
     pub output_elems: u64,
     /// Training parameters (weights + biases; `BatchNorm`: `4 × C`), as Keras counts them.
@@ -138,26 +138,23 @@ pub fn depthwise_scratch_bytes(in_ch: u64, kernel_elems: u64) -> u64 {
 
 /// Per-layer costs of `arch` deployed in `dtype`, or the first shape error.
 pub fn layer_costs(arch: &Arch, dtype: DType) -> Result<Vec<LayerCost>, ShapeError> {
-    let shapes = arch.shapes()?;
+    let input = arch.input_dims()?;
+    let shapes = arch.dims()?;
     let act = dtype.bytes();
     let quantised = !matches!(dtype, DType::F32);
     let mut out = Vec::with_capacity(arch.layers.len());
-    for (index, (layer, oshape)) in arch.layers.iter().zip(shapes.iter()).enumerate() {
-        let ishape: &Shape = if index == 0 {
-            &arch.input
-        } else {
-            &shapes[index - 1]
-        };
-        let in_elems = prod(ishape);
-        let out_elems = prod(oshape);
-        let in_ch = *ishape.last().unwrap_or(&1) as u64;
-        let out_ch = *oshape.last().unwrap_or(&1) as u64;
+    let mut ishape = input;
+    for (index, (layer, &oshape)) in arch.layers.iter().zip(shapes.iter()).enumerate() {
+        let in_elems = ishape.elems();
+        let out_elems = oshape.elems();
+        let in_ch = ishape.last().map_or(1, |&c| c as u64);
+        let out_ch = oshape.last().map_or(1, |&c| c as u64);
         let spatial_rank = ishape.len().saturating_sub(1) as u32;
         let next_is_bn = matches!(arch.layers.get(index + 1), Some(Layer::BatchNorm));
         let mut c = LayerCost {
             index,
             kind: layer.kind(),
-            output_shape: oshape.clone(),
+            output_shape: oshape,
             output_elems: out_elems,
             params: 0,
             weights: 0,
@@ -260,6 +257,7 @@ pub fn layer_costs(arch: &Arch, dtype: DType) -> Result<Vec<LayerCost>, ShapeErr
             c.flash_bytes = METADATA_BYTES_PER_LAYER;
         }
         out.push(c);
+        ishape = oshape;
     }
     Ok(out)
 }

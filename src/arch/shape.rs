@@ -1,6 +1,6 @@
 //! Shape inference: the output shape of every layer, with clear errors.
 
-use super::{Arch, Layer, Padding, Shape};
+use super::{Arch, Dims, Layer, Padding, Shape};
 use thiserror::Error;
 
 /// Why an architecture's shapes do not fit together.
@@ -76,7 +76,7 @@ pub fn pool_out_len(len: usize, size: usize, stride: usize, padding: Padding) ->
 struct Ctx<'a> {
     index: usize,
     kind: &'static str,
-    input: &'a Shape,
+    input: &'a Dims,
 }
 
 impl Ctx<'_> {
@@ -84,7 +84,7 @@ impl Ctx<'_> {
         ShapeError::Rank {
             index: self.index,
             kind: self.kind,
-            input: self.input.clone(),
+            input: self.input.to_vec(),
             expected,
         }
     }
@@ -99,7 +99,8 @@ impl Ctx<'_> {
             Ok(v)
         }
     }
-    /// Spatial output dims for a window op over all but the last axis.
+    /// Output shape of a window op over all but the last axis of an input of `rank`,
+    /// with `channels` output channels.
     fn spatial(
         &self,
         rank: usize,
@@ -107,7 +108,8 @@ impl Ctx<'_> {
         stride: usize,
         dilation: usize,
         padding: Padding,
-    ) -> Result<Vec<usize>, ShapeError> {
+        channels: usize,
+    ) -> Result<Dims, ShapeError> {
         if self.input.len() != rank {
             return Err(self.rank(if rank == 2 {
                 "must be [T, C] (a 1-D layer)"
@@ -118,40 +120,50 @@ impl Ctx<'_> {
         self.nonzero("kernel/size", kernel)?;
         self.nonzero("stride", stride)?;
         self.nonzero("dilation", dilation)?;
-        let mut out = Vec::with_capacity(rank);
-        for &len in &self.input[..rank - 1] {
+        let mut out = *self.input;
+        for (axis, &len) in self.input[..rank - 1].iter().enumerate() {
             match conv_out_len(len, kernel, stride, dilation, padding) {
-                Some(o) if o > 0 => out.push(o),
+                Some(o) if o > 0 => out = out.with_dim(axis, o),
                 _ => {
                     return Err(ShapeError::WindowTooLarge {
                         index: self.index,
                         kind: self.kind,
                         window: dilation * (kernel - 1) + 1,
                         len,
-                        input: self.input.clone(),
+                        input: self.input.to_vec(),
                     })
                 }
             }
         }
-        Ok(out)
+        Ok(out.with_channels(channels))
     }
 }
 
 pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
-    if !(2..=3).contains(&arch.input.len()) || arch.input.contains(&0) {
-        return Err(ShapeError::BadInput {
+    Ok(infer_dims(arch)?.iter().map(Dims::to_vec).collect())
+}
+
+/// The network input as [`Dims`], or [`ShapeError::BadInput`].
+pub(super) fn input_dims(arch: &Arch) -> Result<Dims, ShapeError> {
+    match Dims::new(&arch.input) {
+        Some(d) if d.len() >= 2 && !d.contains(&0) => Ok(d),
+        _ => Err(ShapeError::BadInput {
             input: arch.input.clone(),
-        });
+        }),
     }
-    let mut shapes: Vec<Shape> = Vec::with_capacity(arch.layers.len());
+}
+
+pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
+    let first = input_dims(arch)?;
+    let mut shapes: Vec<Dims> = Vec::with_capacity(arch.layers.len());
     for (index, layer) in arch.layers.iter().enumerate() {
-        let input = shapes.last().unwrap_or(&arch.input);
+        let input = shapes.last().unwrap_or(&first);
         let cx = Ctx {
             index,
             kind: layer.kind(),
             input,
         };
-        let channels = *input.last().unwrap_or(&0);
+        let channels = input.channels();
         let out = match *layer {
             Layer::Conv1d {
                 filters,
@@ -162,9 +174,7 @@ pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
                 ..
             } => {
                 cx.nonzero("filters", filters)?;
-                let mut s = cx.spatial(2, kernel, stride, dilation, padding)?;
-                s.push(filters);
-                s
+                cx.spatial(2, kernel, stride, dilation, padding, filters)?
             }
             Layer::Conv2d {
                 filters,
@@ -175,9 +185,7 @@ pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
                 ..
             } => {
                 cx.nonzero("filters", filters)?;
-                let mut s = cx.spatial(3, kernel, stride, dilation, padding)?;
-                s.push(filters);
-                s
+                cx.spatial(3, kernel, stride, dilation, padding, filters)?
             }
             Layer::DepthwiseConv1d {
                 kernel,
@@ -185,22 +193,14 @@ pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
                 padding,
                 dilation,
                 ..
-            } => {
-                let mut s = cx.spatial(2, kernel, stride, dilation, padding)?;
-                s.push(channels);
-                s
-            }
+            } => cx.spatial(2, kernel, stride, dilation, padding, channels)?,
             Layer::DepthwiseConv2d {
                 kernel,
                 stride,
                 padding,
                 dilation,
                 ..
-            } => {
-                let mut s = cx.spatial(3, kernel, stride, dilation, padding)?;
-                s.push(channels);
-                s
-            }
+            } => cx.spatial(3, kernel, stride, dilation, padding, channels)?,
             Layer::MaxPool1d {
                 size,
                 stride,
@@ -210,11 +210,7 @@ pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
                 size,
                 stride,
                 padding,
-            } => {
-                let mut s = cx.spatial(2, size, stride.unwrap_or(size), 1, padding)?;
-                s.push(channels);
-                s
-            }
+            } => cx.spatial(2, size, stride.unwrap_or(size), 1, padding, channels)?,
             Layer::MaxPool2d {
                 size,
                 stride,
@@ -224,26 +220,22 @@ pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
                 size,
                 stride,
                 padding,
-            } => {
-                let mut s = cx.spatial(3, size, stride.unwrap_or(size), 1, padding)?;
-                s.push(channels);
-                s
-            }
+            } => cx.spatial(3, size, stride.unwrap_or(size), 1, padding, channels)?,
             Layer::Dense { units, .. } => {
                 cx.nonzero("units", units)?;
                 if input.len() != 1 {
                     return Err(cx.rank("must be flat [N]: add Flatten or GlobalAvgPool first"));
                 }
-                vec![units]
+                Dims::flat(units)
             }
-            Layer::ReLU | Layer::ReLU6 | Layer::BatchNorm => input.clone(),
+            Layer::ReLU | Layer::ReLU6 | Layer::BatchNorm => *input,
             Layer::GlobalAvgPool => {
                 if input.len() < 2 {
                     return Err(cx.rank("must have spatial axes ([T, C] or [H, W, C])"));
                 }
-                vec![channels]
+                Dims::flat(channels)
             }
-            Layer::Flatten => vec![input.iter().product()],
+            Layer::Flatten => Dims::flat(input.iter().product()),
             Layer::Add { from } => {
                 if index < 2 {
                     return Err(ShapeError::AddTooEarly { index });
@@ -255,11 +247,11 @@ pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
                     return Err(ShapeError::AddShape {
                         index,
                         from,
-                        input: input.clone(),
-                        other: shapes[from].clone(),
+                        input: input.to_vec(),
+                        other: shapes[from].to_vec(),
                     });
                 }
-                input.clone()
+                *input
             }
         };
         shapes.push(out);

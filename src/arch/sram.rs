@@ -50,13 +50,19 @@ pub fn last_use(arch: &Arch) -> Vec<usize> {
     last
 }
 
-/// Bytes of tensor `t` (`t = 0`: the input).
-fn tensor_bytes(arch: &Arch, layers: &[LayerCost], t: usize, dtype: DType) -> u64 {
+/// Bytes of tensor `t` (`t = 0`: the input, of `input_bytes`).
+#[inline]
+fn tensor_bytes(layers: &[LayerCost], input_bytes: u64, t: usize) -> u64 {
     if t == 0 {
-        arch.input.iter().map(|&d| d as u64).product::<u64>() * dtype.bytes()
+        input_bytes
     } else {
         layers[t - 1].output_bytes
     }
+}
+
+/// Bytes of the network input in `dtype`.
+fn input_bytes(arch: &Arch, dtype: DType) -> u64 {
+    arch.input.iter().map(|&d| d as u64).product::<u64>() * dtype.bytes()
 }
 
 /// Tensors that cross a cut at `cut` (between layers `cut - 1` and `cut`): tensor `cut`
@@ -70,19 +76,19 @@ pub fn cut_tensors(last_use: &[usize], cut: usize) -> Vec<usize> {
 /// Bytes crossing a cut at `cut` (`cut = 0`: the network input; `cut = L`: the output).
 pub fn cut_bytes(arch: &Arch, layers: &[LayerCost], cut: usize, dtype: DType) -> u64 {
     let last = last_use(arch);
-    cut_bytes_with(arch, layers, &last, cut, dtype)
+    cut_bytes_with(layers, &last, input_bytes(arch, dtype), cut)
 }
 
+/// [`cut_bytes`] with precomputed `last_use` and input bytes.
 pub(crate) fn cut_bytes_with(
-    arch: &Arch,
     layers: &[LayerCost],
     last: &[usize],
+    input_bytes: u64,
     cut: usize,
-    dtype: DType,
 ) -> u64 {
     (0..=cut)
         .filter(|&t| t == cut || last[t] >= cut)
-        .map(|t| tensor_bytes(arch, layers, t, dtype))
+        .map(|t| tensor_bytes(layers, input_bytes, t))
         .sum()
 }
 
@@ -90,50 +96,61 @@ pub(crate) fn cut_bytes_with(
 /// does not start at layer 0 adds the receive buffer of its incoming cut.
 pub fn peak_sram(arch: &Arch, layers: &[LayerCost], range: Range<usize>, dtype: DType) -> SramPeak {
     let last = last_use(arch);
-    peak_sram_with(arch, layers, &last, range, dtype)
+    let input = input_bytes(arch, dtype);
+    let live = cut_bytes_with(layers, &last, input, range.start);
+    peak_sram_walk(arch, layers, &last, input, range, live).0
 }
 
-pub(crate) fn peak_sram_with(
+/// Walks layers `range` given `live`, the bytes of the tensors live when the range starts
+/// (the tensors crossing a cut at `range.start`; the input bytes when it is 0). Returns
+/// the peak and the live bytes when the range ends (the bytes crossing a cut at
+/// `range.end`), so consecutive partitions chain in one pass over the network.
+pub(crate) fn peak_sram_walk(
     arch: &Arch,
     layers: &[LayerCost],
     last: &[usize],
+    input_bytes: u64,
     range: Range<usize>,
-    dtype: DType,
-) -> SramPeak {
-    let receive = if range.start > 0 {
-        cut_bytes_with(arch, layers, last, range.start, dtype)
-    } else {
-        0
-    };
+    mut live: u64,
+) -> (SramPeak, u64) {
+    let receive = if range.start > 0 { live } else { 0 };
     let (mut peak, mut peak_in, mut at) = (0u64, 0u64, range.start);
     for i in range {
+        // `live` = bytes of the tensors t <= i with last[t] >= i: layer i's input and
+        // every tensor kept for a later Add.
         let lc = &layers[i];
-        if lc.folded {
-            continue;
+        let layer = &arch.layers[i];
+        if !lc.folded {
+            let total = live + lc.output_bytes + lc.scratch_bytes;
+            let can_inplace =
+                matches!(layer, Layer::ReLU | Layer::ReLU6 | Layer::BatchNorm) && last[i] == i;
+            let total_in = if can_inplace { live } else { total };
+            if total > peak {
+                peak = total;
+                at = i;
+            }
+            peak_in = peak_in.max(total_in);
         }
-        let input = tensor_bytes(arch, layers, i, dtype);
-        let kept: u64 = (0..i)
-            .filter(|&t| last[t] >= i)
-            .map(|t| tensor_bytes(arch, layers, t, dtype))
-            .sum();
-        let live = input + lc.output_bytes + lc.scratch_bytes + kept;
-        let can_inplace = matches!(
-            arch.layers[i],
-            Layer::ReLU | Layer::ReLU6 | Layer::BatchNorm
-        ) && last[i] == i;
-        let live_in = if can_inplace { input + kept } else { live };
-        if live > peak {
-            peak = live;
-            at = i;
+        // Step to i + 1: drop the tensors whose last reader is layer i, add its output.
+        if last[i] == i {
+            live -= tensor_bytes(layers, input_bytes, i);
         }
-        peak_in = peak_in.max(live_in);
+        if let Layer::Add { from } = *layer {
+            if last[from + 1] == i {
+                live -= tensor_bytes(layers, input_bytes, from + 1);
+            }
+        }
+        live += lc.output_bytes;
     }
-    SramPeak {
-        bytes: peak + receive,
-        inplace_bytes: peak_in + receive,
-        at_layer: at,
-        receive_bytes: receive,
-    }
+    (
+        SramPeak {
+            bytes: peak + receive,
+            inplace_bytes: peak_in + receive,
+            at_layer: at,
+            receive_bytes: receive,
+        },
+        live,
+    )
 }
 
 #[cfg(test)]

@@ -68,22 +68,23 @@ impl fmt::Display for BudgetViolation {
 /// each keeps its own weights and arena), in device order, flash before SRAM.
 pub fn check_budgets(costs: &PartitionCosts, network: &Network) -> Vec<BudgetViolation> {
     let mut out = Vec::new();
-    let mut devices: Vec<usize> = costs.partitions.iter().map(|p| p.device).collect();
-    devices.sort_unstable();
-    devices.dedup();
-    for d in devices {
+    let parts = &costs.partitions;
+    // Devices in increasing index order without allocating (a candidate has few
+    // partitions): the next device is the smallest index above the previous one.
+    let mut prev: Option<usize> = None;
+    while let Some(d) = parts
+        .iter()
+        .map(|p| p.device)
+        .filter(|&d| prev.is_none_or(|q| d > q))
+        .min()
+    {
+        prev = Some(d);
         let dev = &network.devices[d];
-        let parts: Vec<usize> = costs
-            .partitions
-            .iter()
-            .filter(|p| p.device == d)
-            .map(|p| p.index)
-            .collect();
-        let flash: u64 = parts.iter().map(|&i| costs.partitions[i].flash_bytes).sum();
-        let sram: u64 = parts
-            .iter()
-            .map(|&i| costs.partitions[i].peak_sram_bytes)
-            .sum();
+        let (mut flash, mut sram) = (0u64, 0u64);
+        for p in parts.iter().filter(|p| p.device == d) {
+            flash += p.flash_bytes;
+            sram += p.peak_sram_bytes;
+        }
         for (resource, used, budget) in [
             (Resource::Flash, flash, dev.flash_bytes),
             (Resource::Sram, sram, dev.sram_bytes),
@@ -95,7 +96,11 @@ pub fn check_budgets(costs: &PartitionCosts, network: &Network) -> Vec<BudgetVio
                     resource,
                     used_bytes: used,
                     budget_bytes: budget,
-                    partitions: parts.clone(),
+                    partitions: parts
+                        .iter()
+                        .filter(|p| p.device == d)
+                        .map(|p| p.index)
+                        .collect(),
                 });
             }
         }

@@ -1,8 +1,8 @@
 //! Per-partition costs of a candidate.
 
-use super::{check_map_len, partition_ranges, validate_cuts, Candidate, PartitionError};
+use super::{check_map_len, validate_cuts, Candidate, PartitionError};
 use crate::arch::cost::{layer_costs, LayerCost};
-use crate::arch::sram::{cut_bytes_with, last_use, peak_sram_with};
+use crate::arch::sram::{last_use, peak_sram_walk};
 use crate::arch::Arch;
 use crate::network::{Device, Network};
 use crate::scenario::DType;
@@ -82,13 +82,21 @@ impl PartitionCosts {
 /// Time of one deployed layer on `device`, ns:
 /// `round(layer_overhead_us × 1000) + ceil(macs × 10⁹ / mac_per_s)`.
 pub fn layer_time_ns(macs: u64, device: &Device) -> u64 {
-    let overhead = (device.layer_overhead_us * 1000.0).round().max(0.0) as u64;
-    let mac_ns = if macs == 0 {
+    overhead_ns(device).saturating_add(mac_ns(macs, device))
+}
+
+/// `round(layer_overhead_us × 1000)`, ns.
+fn overhead_ns(device: &Device) -> u64 {
+    (device.layer_overhead_us * 1000.0).round().max(0.0) as u64
+}
+
+/// `ceil(macs × 10⁹ / mac_per_s)`, ns.
+fn mac_ns(macs: u64, device: &Device) -> u64 {
+    if macs == 0 {
         0
     } else {
         (macs as f64 * 1e9 / device.mac_per_s).ceil() as u64
-    };
-    overhead.saturating_add(mac_ns)
+    }
 }
 
 /// Costs of `candidate` on `network` in `dtype`: validates the candidate (shapes, cuts,
@@ -126,23 +134,23 @@ pub fn costs_on(
     let layers = layer_costs(arch, dtype)?;
     let last = last_use(arch);
     let n = layers.len();
-    let input_bytes = cut_bytes_with(arch, &layers, &last, 0, dtype);
+    let input_bytes = arch.input.iter().map(|&d| d as u64).product::<u64>() * dtype.bytes();
     let output_bytes = layers[n - 1].output_bytes;
-    let cut_bytes: Vec<u64> = cuts
-        .iter()
-        .map(|&c| cut_bytes_with(arch, &layers, &last, c, dtype))
-        .collect();
-    let ranges = partition_ranges(cuts, n);
-    let mut partitions = Vec::with_capacity(ranges.len());
-    for (index, range) in ranges.into_iter().enumerate() {
-        let device = devices[index];
+    let mut cut_bytes = Vec::with_capacity(cuts.len());
+    let mut partitions = Vec::with_capacity(cuts.len() + 1);
+    // One walk over the network: the live bytes leaving a partition are the bytes
+    // crossing the next cut.
+    let mut live = input_bytes;
+    let mut start = 0;
+    for (index, &device) in devices.iter().enumerate() {
+        let end = cuts.get(index).copied().unwrap_or(n);
+        let range = start..end;
         let dev = &network.devices[device];
-        let sram = peak_sram_with(arch, &layers, &last, range.clone(), dtype);
-        let slice = &layers[range.clone()];
+        let (sram, after) = peak_sram_walk(arch, &layers, &last, input_bytes, range.clone(), live);
         let mut p = PartitionCost {
             index,
             device,
-            layers: range,
+            layers: range.clone(),
             compute_ns: 0,
             flash_bytes: 0,
             peak_sram_bytes: sram.bytes,
@@ -150,20 +158,24 @@ pub fn costs_on(
             receive_bytes: sram.receive_bytes,
             macs: 0,
             params: 0,
-            input_bytes: if index == 0 {
-                input_bytes
-            } else {
-                cut_bytes[index - 1]
-            },
-            output_bytes: cut_bytes.get(index).copied().unwrap_or(output_bytes),
+            input_bytes: live,
+            output_bytes: if end < n { after } else { output_bytes },
         };
-        for l in slice.iter().filter(|l| l.deployed()) {
-            p.compute_ns = p.compute_ns.saturating_add(layer_time_ns(l.macs, dev));
+        let overhead = overhead_ns(dev);
+        for l in layers[range].iter().filter(|l| l.deployed()) {
+            p.compute_ns = p
+                .compute_ns
+                .saturating_add(overhead.saturating_add(mac_ns(l.macs, dev)));
             p.flash_bytes += l.flash_bytes;
             p.macs += l.macs;
             p.params += l.deploy_params;
         }
         partitions.push(p);
+        if end < n {
+            cut_bytes.push(after);
+        }
+        live = after;
+        start = end;
     }
     Ok(PartitionCosts {
         dtype,

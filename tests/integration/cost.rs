@@ -3,10 +3,10 @@
 use crate::cli_support;
 use distrinas::arch::cost::{arch_cost, layer_costs};
 use distrinas::arch::space::{CandidateGenome, SpaceContext};
-use distrinas::arch::sram::peak_sram;
-use distrinas::arch::Arch;
+use distrinas::arch::sram::{last_use, peak_sram};
+use distrinas::arch::{Arch, Layer};
 use distrinas::network::{Device, Network};
-use distrinas::partition::{check_budgets, costs, Candidate, Resource};
+use distrinas::partition::{check_budgets, costs, Candidate, PartitionCosts, Resource};
 use distrinas::scenario::{DType, SearchSpace};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -219,12 +219,58 @@ fn ctx(input: Vec<usize>) -> (SpaceContext, Network) {
     (cx, net)
 }
 
+/// Checks the one-pass SRAM walk of `costs` against the definition in docs/networks.md
+/// ("SRAM model"), evaluated naively: for each partition, the receive buffer (every
+/// tensor crossing its incoming cut) plus the maximum over its running layers of
+/// input + output + scratch + every earlier tensor kept for a later `Add`.
+fn naive_matches(cand: &Candidate, c: &PartitionCosts) {
+    let a = &cand.arch;
+    let l = &c.layers;
+    let last = last_use(a);
+    let bytes = |t: usize| {
+        if t == 0 {
+            c.input_bytes
+        } else {
+            l[t - 1].output_bytes
+        }
+    };
+    let crossing = |cut: usize| -> u64 {
+        (0..=cut)
+            .filter(|&t| t == cut || last[t] >= cut)
+            .map(bytes)
+            .sum()
+    };
+    for (k, &cut) in cand.cuts.iter().enumerate() {
+        assert_eq!(c.cut_bytes[k], crossing(cut));
+    }
+    for p in &c.partitions {
+        let receive = if p.layers.start > 0 {
+            crossing(p.layers.start)
+        } else {
+            0
+        };
+        let (mut peak, mut peak_in) = (0, 0);
+        for i in p.layers.clone().filter(|&i| !l[i].folded) {
+            let kept: u64 = (0..i).filter(|&t| last[t] >= i).map(bytes).sum();
+            let live = bytes(i) + l[i].output_bytes + l[i].scratch_bytes + kept;
+            let inplace = matches!(a.layers[i], Layer::ReLU | Layer::ReLU6 | Layer::BatchNorm)
+                && last[i] == i;
+            peak = peak.max(live);
+            peak_in = peak_in.max(if inplace { bytes(i) + kept } else { live });
+        }
+        assert_eq!(p.receive_bytes, receive);
+        assert_eq!(p.peak_sram_bytes, peak + receive, "{cand:?}");
+        assert_eq!(p.peak_sram_inplace_bytes, peak_in + receive);
+    }
+}
+
 fn check(g: &CandidateGenome, cx: &SpaceContext, net: &Network) {
     assert!(g.is_valid(cx), "{g:?}");
     let cand = g.to_candidate(cx);
     cand.validate(net).unwrap();
     let c = costs(&cand, net, DType::Int8).unwrap();
     assert_eq!(c.partitions.len(), cand.cuts.len() + 1);
+    naive_matches(&cand, &c);
     let text = ron::to_string(g).unwrap();
     let back: CandidateGenome = ron::from_str(&text).unwrap();
     assert_eq!(&back, g);
