@@ -68,6 +68,9 @@ pub struct LayerCost {
     pub scratch_bytes: u64,
     /// `true` for a `BatchNorm` folded into the preceding conv/dense: no operator runs.
     pub folded: bool,
+    /// `Branch { from }`: `Some(from)`, the layer whose output tensor this layer's output
+    /// is (no operator runs, no memory is used; `output_bytes` are those of that tensor).
+    pub alias_of: Option<usize>,
 }
 
 impl LayerCost {
@@ -76,9 +79,10 @@ impl LayerCost {
         format!("{}_{}", self.kind.to_ascii_lowercase(), self.index)
     }
 
-    /// `true` when an operator runs for this layer at deployment (not a folded BN).
+    /// `true` when an operator runs for this layer at deployment (not a folded
+    /// `BatchNorm`, not a `Branch`).
     pub fn deployed(&self) -> bool {
-        !self.folded
+        !self.folded && self.alias_of.is_none()
     }
 }
 
@@ -166,6 +170,7 @@ pub fn layer_costs(arch: &Arch, dtype: DType) -> Result<Vec<LayerCost>, ShapeErr
             output_bytes: out_elems * act,
             scratch_bytes: 0,
             folded: false,
+            alias_of: None,
         };
         // (train biases, deploy biases, quantised channels)
         let mut train_bias = 0;
@@ -235,6 +240,7 @@ pub fn layer_costs(arch: &Arch, dtype: DType) -> Result<Vec<LayerCost>, ShapeErr
             Layer::GlobalAvgPool => c.ops = in_elems,
             Layer::Flatten => {}
             Layer::Add { .. } => c.ops = out_elems,
+            Layer::Branch { from } => c.alias_of = Some(from),
         }
         if is_weighted(layer) {
             c.params = c.weights + train_bias;
@@ -253,7 +259,7 @@ pub fn layer_costs(arch: &Arch, dtype: DType) -> Result<Vec<LayerCost>, ShapeErr
             };
             c.flash_bytes =
                 c.weights * act + c.biases * bias_bytes(dtype) + quant + METADATA_BYTES_PER_LAYER;
-        } else if !matches!(layer, Layer::BatchNorm) {
+        } else if !matches!(layer, Layer::BatchNorm | Layer::Branch { .. }) {
             c.flash_bytes = METADATA_BYTES_PER_LAYER;
         }
         out.push(c);

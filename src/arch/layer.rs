@@ -138,6 +138,14 @@ pub enum Layer {
     /// Residual: output = previous layer's output + output of layer `from`
     /// (`from` < this layer's index - 1; shapes must match).
     Add { from: usize },
+    /// Branch: continue from the output of the earlier layer `from` (`from` < this
+    /// layer's index - 1) instead of the previous layer's, whose output must then be read
+    /// by a later `Add` (or `Branch`). No operator runs and no memory is used: the output
+    /// is the same tensor as layer `from`'s. This expresses a shortcut with its own layers,
+    /// e.g. ResNet's 1×1 projection: `..., BatchNorm, Branch(from: 9),
+    /// Conv2d(filters: 32, kernel: 1, stride: 2), Add(from: 14)` adds the projected output
+    /// of layer 9 to the main path ending at layer 14.
+    Branch { from: usize },
 }
 
 impl Layer {
@@ -159,6 +167,7 @@ impl Layer {
             Layer::GlobalAvgPool => "GlobalAvgPool",
             Layer::Flatten => "Flatten",
             Layer::Add { .. } => "Add",
+            Layer::Branch { .. } => "Branch",
         }
     }
 

@@ -49,6 +49,13 @@ pub enum ShapeError {
     /// `Add` is the first layer (it needs a previous layer and an earlier one).
     #[error("layer {index} (Add): needs at least two earlier layers")]
     AddTooEarly { index: usize },
+    /// `Branch(from)` points at itself, a later layer or the immediately preceding layer.
+    #[error("layer {index} (Branch): from = {from} must name an earlier layer, before layer {}", index.saturating_sub(1))]
+    BranchFrom { index: usize, from: usize },
+    /// A layer's output is read by no later layer (the layer after it is a `Branch` and
+    /// no `Add`/`Branch` names it).
+    #[error("layer {index} ({kind}): its output is never used (layer {} is a Branch and no later Add or Branch reads layer {index})", index + 1)]
+    Unused { index: usize, kind: &'static str },
 }
 
 /// Output length of a convolution along one axis.
@@ -253,8 +260,30 @@ pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
                 }
                 *input
             }
+            Layer::Branch { from } => {
+                if from + 1 >= index {
+                    return Err(ShapeError::BranchFrom { index, from });
+                }
+                shapes[from]
+            }
         };
         shapes.push(out);
+    }
+    // Every output but the last must be read: by the next layer unless that is a
+    // Branch, else by a later Add or Branch naming it.
+    for (i, l) in arch.layers.iter().enumerate().skip(1) {
+        if matches!(l, Layer::Branch { .. }) {
+            let prev = i - 1;
+            let read = arch.layers[i + 1..].iter().any(
+                |m| matches!(*m, Layer::Add { from } | Layer::Branch { from } if from == prev),
+            );
+            if !read {
+                return Err(ShapeError::Unused {
+                    index: prev,
+                    kind: arch.layers[prev].kind(),
+                });
+            }
+        }
     }
     Ok(shapes)
 }
@@ -331,5 +360,37 @@ mod tests {
             vec![Layer::ReLU, Layer::Flatten, Layer::Add { from: 0 }],
         );
         assert!(matches!(a.shapes(), Err(ShapeError::AddShape { .. })));
+    }
+
+    #[test]
+    fn branch_shapes_and_errors() {
+        let ok = Arch::from_ron(
+            "Arch(input: [8, 2], layers: [Conv1d(filters: 4, kernel: 1), ReLU,
+             Conv1d(filters: 3, kernel: 3, stride: 2, padding: Same), Branch(from: 1),
+             Conv1d(filters: 3, kernel: 1, stride: 2), Add(from: 2)])",
+        )
+        .unwrap();
+        let s = ok.shapes().unwrap();
+        assert_eq!(s[3], vec![8, 4]);
+        assert_eq!(s[4], vec![4, 3]);
+        assert_eq!(s[5], vec![4, 3]);
+        // The conv before the Branch is never read.
+        let dead = Arch::from_ron(
+            "Arch(input: [8, 2], layers: [Conv1d(filters: 4, kernel: 1), ReLU,
+             Conv1d(filters: 4, kernel: 1), Branch(from: 1), ReLU])",
+        )
+        .unwrap();
+        assert_eq!(
+            dead.shapes().unwrap_err().to_string(),
+            "layer 2 (Conv1d): its output is never used (layer 3 is a Branch and no later Add or Branch reads layer 2)"
+        );
+        let back = Arch::from_ron(
+            "Arch(input: [8, 2], layers: [ReLU, ReLU, Branch(from: 1), Add(from: 1)])",
+        )
+        .unwrap();
+        assert!(matches!(
+            back.shapes(),
+            Err(ShapeError::BranchFrom { index: 2, from: 1 })
+        ));
     }
 }

@@ -3,19 +3,22 @@
 //!
 //! Tensors are numbered `0..=L`: tensor 0 is the network input, tensor `t > 0` the output
 //! of layer `t - 1`. Layer `i` reads tensor `i` (and, for `Add { from }`, tensor
-//! `from + 1`) and writes tensor `i + 1`. While layer `i` runs, the live bytes are
+//! `from + 1`) and writes tensor `i + 1`. A `Branch { from }` at layer `b` runs nothing:
+//! its output, tensor `b + 1`, *is* tensor `from + 1` (an alias that owns no memory), so
+//! layer `b + 1` reads tensor `from + 1`, and tensor `b` lives until the `Add` that reads
+//! it. While layer `i` runs, the live bytes are
 //!
 //! ```text
-//! live(i) = in(i) + out(i) + scratch(i) + Σ kept(t)          (t ≤ i, t ≠ i, last_use(t) ≥ i)
+//! live(i) = in(i) + out(i) + scratch(i) + Σ kept(t)     (t ≤ i, t ≠ in(i), last_use(t) ≥ i)
 //! peak    = max over the partition's layers of live(i) + receive
 //! ```
 //!
-//! where `kept` are tensors produced earlier but still needed by a later `Add`, and
-//! `receive` is the receive buffer of the partition's incoming cut: the bytes of every
-//! tensor crossing the cut (0 for the first partition). The in-place variant lets
-//! `ReLU`, `ReLU6` and `BatchNorm` write over their input (`out(i)` not counted) unless
-//! the input is itself kept for a later `Add`. A folded `BatchNorm` runs no operator and
-//! contributes nothing.
+//! where `kept` are tensors produced earlier but still needed by a later `Add` (or, after
+//! a `Branch`, by the layer after it), and `receive` is the receive buffer of the
+//! partition's incoming cut: the bytes of every tensor crossing the cut (0 for the first
+//! partition). The in-place variant lets `ReLU`, `ReLU6` and `BatchNorm` write over their
+//! input (`out(i)` not counted) unless the input is itself kept for a later `Add`. A
+//! folded `BatchNorm` and a `Branch` run no operator and contribute nothing.
 
 use super::cost::LayerCost;
 use super::{Arch, Layer};
@@ -35,16 +38,45 @@ pub struct SramPeak {
     pub receive_bytes: u64,
 }
 
+/// The tensor that tensor `t` is: `t` itself, or for the output of a `Branch { from }`
+/// (an alias) the tensor of layer `from`'s output, resolved through chains of branches.
+#[inline]
+pub fn source_tensor(arch: &Arch, mut t: usize) -> usize {
+    while t > 0 {
+        match arch.layers.get(t - 1) {
+            Some(&Layer::Branch { from }) if from + 1 < t => t = from + 1,
+            _ => break,
+        }
+    }
+    t
+}
+
 /// Last layer that reads each tensor (`result[t]` for `t` in `0..=L`); the network
-/// output (tensor `L`) gets `L` (it is read by whoever receives it).
+/// output (tensor `L`) gets `L` (it is read by whoever receives it). An alias tensor (the
+/// output of a `Branch`) owns no memory and gets `t - 1`, before it exists, so every
+/// "live" test (`t ≤ i && last_use[t] ≥ i`) skips it; its readers count for its source.
 pub fn last_use(arch: &Arch) -> Vec<usize> {
     let n = arch.layers.len();
     let mut last: Vec<usize> = (0..=n).collect();
+    let read = |t: usize, i: usize, last: &mut Vec<usize>| {
+        let s = source_tensor(arch, t);
+        if last[s] < i {
+            last[s] = i;
+        }
+    };
     for (i, l) in arch.layers.iter().enumerate() {
-        if let Layer::Add { from } = *l {
-            if from < n && last[from + 1] < i {
-                last[from + 1] = i;
+        match *l {
+            Layer::Branch { .. } => {}
+            Layer::Add { from } if from < n => {
+                read(i, i, &mut last);
+                read(from + 1, i, &mut last);
             }
+            _ => read(i, i, &mut last),
+        }
+    }
+    for (i, l) in arch.layers.iter().enumerate() {
+        if matches!(l, Layer::Branch { .. }) {
+            last[i + 1] = i;
         }
     }
     last
@@ -65,12 +97,11 @@ fn input_bytes(arch: &Arch, dtype: DType) -> u64 {
     arch.input.iter().map(|&d| d as u64).product::<u64>() * dtype.bytes()
 }
 
-/// Tensors that cross a cut at `cut` (between layers `cut - 1` and `cut`): tensor `cut`
-/// plus every earlier tensor still needed by an `Add` at or after `cut`.
+/// Tensors that cross a cut at `cut` (between layers `cut - 1` and `cut`): every tensor
+/// produced before the cut and read at or after it (tensor `cut`, unless it is an alias,
+/// plus the tensors kept for a later `Add` or `Branch`).
 pub fn cut_tensors(last_use: &[usize], cut: usize) -> Vec<usize> {
-    (0..=cut)
-        .filter(|&t| t == cut || last_use[t] >= cut)
-        .collect()
+    (0..=cut).filter(|&t| last_use[t] >= cut).collect()
 }
 
 /// Bytes crossing a cut at `cut` (`cut = 0`: the network input; `cut = L`: the output).
@@ -87,7 +118,7 @@ pub(crate) fn cut_bytes_with(
     cut: usize,
 ) -> u64 {
     (0..=cut)
-        .filter(|&t| t == cut || last[t] >= cut)
+        .filter(|&t| last[t] >= cut)
         .map(|t| tensor_bytes(layers, input_bytes, t))
         .sum()
 }
@@ -117,13 +148,14 @@ pub(crate) fn peak_sram_walk(
     let (mut peak, mut peak_in, mut at) = (0u64, 0u64, range.start);
     for i in range {
         // `live` = bytes of the tensors t <= i with last[t] >= i: layer i's input and
-        // every tensor kept for a later Add.
+        // every tensor kept for a later reader.
         let lc = &layers[i];
         let layer = &arch.layers[i];
-        if !lc.folded {
+        let input = source_tensor(arch, i);
+        if lc.deployed() {
             let total = live + lc.output_bytes + lc.scratch_bytes;
             let can_inplace =
-                matches!(layer, Layer::ReLU | Layer::ReLU6 | Layer::BatchNorm) && last[i] == i;
+                matches!(layer, Layer::ReLU | Layer::ReLU6 | Layer::BatchNorm) && last[input] == i;
             let total_in = if can_inplace { live } else { total };
             if total > peak {
                 peak = total;
@@ -131,16 +163,24 @@ pub(crate) fn peak_sram_walk(
             }
             peak_in = peak_in.max(total_in);
         }
-        // Step to i + 1: drop the tensors whose last reader is layer i, add its output.
-        if last[i] == i {
+        // Step to i + 1: drop the tensors whose last reader is layer i (its input, the
+        // other operand of an Add, or tensor i itself when no one reads it), then add
+        // layer i's output unless it is an alias.
+        if last[input] == i {
+            live -= tensor_bytes(layers, input_bytes, input);
+        }
+        if input != i && last[i] == i {
             live -= tensor_bytes(layers, input_bytes, i);
         }
         if let Layer::Add { from } = *layer {
-            if last[from + 1] == i {
-                live -= tensor_bytes(layers, input_bytes, from + 1);
+            let other = source_tensor(arch, from + 1);
+            if other != input && last[other] == i {
+                live -= tensor_bytes(layers, input_bytes, other);
             }
         }
-        live += lc.output_bytes;
+        if last[i + 1] > i {
+            live += lc.output_bytes;
+        }
     }
     (
         SramPeak {

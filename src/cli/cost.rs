@@ -70,6 +70,7 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
                     "params": l.params, "deploy_params": l.deploy_params, "macs": l.macs,
                     "flash_bytes": l.flash_bytes, "output_bytes": l.output_bytes,
                     "scratch_bytes": l.scratch_bytes, "folded": l.folded,
+                    "alias_of": l.alias_of,
                 })
             })
             .collect();

@@ -197,3 +197,29 @@ fn f32_gradients_match_f64_reference() {
         "max deviation {dev:e} of max gradient {max:e}"
     );
 }
+
+#[test]
+fn branch_projection_shortcut_2d() {
+    // ResNet-style stage: a strided main path and a 1×1 strided projection of the
+    // stage input (`Branch(from: 2)`), joined by `Add(from: 7)`.
+    check(
+        "Arch(input: [6, 6, 2], layers: [Conv2d(filters: 3, kernel: 3, padding: Same), BatchNorm, ReLU,
+         Conv2d(filters: 4, kernel: 3, stride: 2, padding: Same), BatchNorm, ReLU,
+         Conv2d(filters: 4, kernel: 3, padding: Same), BatchNorm,
+         Branch(from: 2), Conv2d(filters: 4, kernel: 1, stride: 2, padding: Same), Add(from: 7),
+         ReLU, GlobalAvgPool, Dense(units: 3)])",
+        1.0,
+    );
+}
+
+#[test]
+fn branch_into_batchnorm_1d() {
+    // The ReLU output (layer 1) fans out to a convolution and to a branch that goes
+    // straight into a training-mode batch norm.
+    check(
+        "Arch(input: [8, 2], layers: [Conv1d(filters: 3, kernel: 3, padding: Same), ReLU,
+         Conv1d(filters: 3, kernel: 3, padding: Same), Branch(from: 1), BatchNorm, Add(from: 2),
+         GlobalAvgPool, Dense(units: 2)])",
+        1.0,
+    );
+}

@@ -129,17 +129,44 @@ fn geom(
 /// A compiled layer: the arch layer plus its resolved geometry.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Op {
-    Conv { g: Geom, cout: usize, bias: bool },
-    Depthwise { g: Geom, bias: bool },
-    Dense { nin: usize, nout: usize, bias: bool },
+    Conv {
+        g: Geom,
+        cout: usize,
+        bias: bool,
+    },
+    Depthwise {
+        g: Geom,
+        bias: bool,
+    },
+    Dense {
+        nin: usize,
+        nout: usize,
+        bias: bool,
+    },
     Relu,
     Relu6,
-    BatchNorm { c: usize },
-    MaxPool { g: Geom },
-    AvgPool { g: Geom },
-    GlobalAvgPool { spatial: usize, c: usize },
+    BatchNorm {
+        c: usize,
+    },
+    MaxPool {
+        g: Geom,
+    },
+    AvgPool {
+        g: Geom,
+    },
+    GlobalAvgPool {
+        spatial: usize,
+        c: usize,
+    },
     Flatten,
-    Add { from: usize },
+    Add {
+        from: usize,
+    },
+    /// Copy of layer `from`'s output (the arch's `Branch`; the copy keeps "layer `i`
+    /// reads `acts[i - 1]`" true for every other layer).
+    Branch {
+        from: usize,
+    },
 }
 
 impl Op {
@@ -226,6 +253,7 @@ impl Op {
             }
             Layer::Flatten => Op::Flatten,
             Layer::Add { from } => Op::Add { from },
+            Layer::Branch { from } => Op::Branch { from },
         }
     }
 

@@ -459,6 +459,7 @@ impl<T: Real> Model<T> {
                 let other = &before[*from][..n * self.out_sizes[*from]];
                 reshape::add_forward(x, other, y)
             }
+            Op::Branch { from } => y.copy_from_slice(&before[*from][..n * self.out_sizes[*from]]),
         }
         if let Some(Some(q)) = self.act_quant.as_ref().map(|q| q[i + 1]) {
             q.apply(y);
@@ -479,6 +480,10 @@ impl<T: Real> Model<T> {
             let (lo, hi) = gb.split_at_mut(i - 1);
             reshape::pass_backward(dy, &mut hi[0][..in_len]);
             reshape::pass_backward(dy, &mut lo[from][..n * self.out_sizes[from]]);
+            return;
+        }
+        if let Op::Branch { from } = self.ops[i] {
+            reshape::pass_backward(dy, &mut gb[from][..n * self.out_sizes[from]]);
             return;
         }
         let dx: Option<&mut [T]> = match (need_dx, i) {
@@ -552,7 +557,7 @@ impl<T: Real> Model<T> {
             Op::BatchNorm { .. } => {
                 unreachable!("training-mode batch norm is handled across chunks")
             }
-            Op::Add { .. } => unreachable!("handled above"),
+            Op::Add { .. } | Op::Branch { .. } => unreachable!("handled above"),
         }
     }
 

@@ -82,12 +82,12 @@ pub fn quantize(model: &Model, calib: &Dataset) -> Result<Model, TrainError> {
     // Outputs that a device fuses into the next operation (a convolution or dense
     // layer followed by its batch norm and/or activation, a batch norm followed by its
     // activation) are never materialised in int8, so they are not quantised — unless
-    // a residual `Add` also reads them.
+    // a residual `Add` (or a `Branch`) also reads them.
     let layers = &model.arch.layers;
     let read_by_add = |i: usize| {
         layers
             .iter()
-            .any(|l| matches!(l, Layer::Add { from } if *from == i))
+            .any(|l| matches!(l, Layer::Add { from } | Layer::Branch { from } if *from == i))
     };
     let fused = |i: usize| {
         let producer = matches!(
