@@ -49,6 +49,13 @@ pub trait Problem: Sync {
     fn mutate(&self, genome: &mut Self::Genome, rng: &mut ChaCha8Rng);
     /// Evaluates a genome (deterministic; called in parallel).
     fn evaluate(&self, genome: &Self::Genome) -> Evaluation<Self::Info>;
+    /// Whether the engine should evaluate and breed a generation in parallel (default
+    /// true). Return false when `evaluate`, `crossover` and `mutate` take well under
+    /// ~10 µs (e.g. the analytic test problems): rayon's dispatch then costs more than
+    /// it saves. Results are the same either way.
+    fn parallel(&self) -> bool {
+        true
+    }
 }
 
 /// A real-valued genome with bitwise `Hash`/`Eq` (so it can key the cache).

@@ -172,6 +172,10 @@ impl Problem for TestProblem {
     fn mutate(&self, g: &mut RealGenome, rng: &mut ChaCha8Rng) {
         self.pm.mutate(&mut g.0, &self.lower, &self.upper, rng);
     }
+    /// Analytic functions of ≤ 30 variables: sequential is faster.
+    fn parallel(&self) -> bool {
+        false
+    }
     fn evaluate(&self, g: &RealGenome) -> Evaluation<()> {
         let (objectives, violations) = self.eval(&g.0);
         Evaluation {

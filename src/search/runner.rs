@@ -246,14 +246,19 @@ impl<'p, P: Problem> Runner<'p, P> {
                 }
             }
             *hits += (genomes.len() - misses.len()) as u64;
-            let fresh: Vec<Evaluation<P::Info>> =
-                misses.par_iter().map(|g| problem.evaluate(g)).collect();
+            let fresh: Vec<Evaluation<P::Info>> = if problem.parallel() {
+                misses.par_iter().map(|g| problem.evaluate(g)).collect()
+            } else {
+                misses.iter().map(|g| problem.evaluate(g)).collect()
+            };
             for (g, e) in misses.into_iter().zip(fresh) {
                 self.cache.insert(g.clone(), e);
             }
             genomes.iter().map(|g| self.cache[g].clone()).collect()
-        } else {
+        } else if problem.parallel() {
             genomes.par_iter().map(|g| problem.evaluate(g)).collect()
+        } else {
+            genomes.iter().map(|g| problem.evaluate(g)).collect()
         };
         let m = problem.num_objectives();
         genomes
@@ -380,7 +385,8 @@ impl<'p, P: Problem> Runner<'p, P> {
         let strategy = self.strategy;
         let problem = self.problem;
         let mut out: Vec<P::Genome> = Vec::with_capacity(c.population);
-        let mut seen: std::collections::HashSet<P::Genome> = if self.eliminate_duplicates {
+        let mut seen: std::collections::HashSet<P::Genome, FastHash> = if self.eliminate_duplicates
+        {
             archive.iter().map(|i| i.genome.clone()).collect()
         } else {
             Default::default()
@@ -391,29 +397,32 @@ impl<'p, P: Problem> Runner<'p, P> {
             let pairs = (c.population - out.len()).div_ceil(2);
             let mut sel = derive(c.seed, next, round, Stream::Selection);
             let matings = strategy.select(members, pairs, &mut sel);
-            let batch: Vec<P::Genome> = matings
-                .into_par_iter()
-                .enumerate()
-                .flat_map_iter(|(p, mating)| {
-                    let idx = first_mating + p as u64;
-                    let mut rng = derive(c.seed, next, idx, Stream::Offspring);
-                    let (mut x, mut y) = match mating {
-                        Mating::Crossover(a, b) => {
-                            problem.crossover(&archive[a].genome, &archive[b].genome, &mut rng)
-                        }
-                        Mating::Mutants(a, b) => {
-                            (archive[a].genome.clone(), archive[b].genome.clone())
-                        }
-                        Mating::Random => {
-                            let x = problem.random_genome(&mut rng);
-                            (x, problem.random_genome(&mut rng))
-                        }
-                    };
-                    problem.mutate(&mut x, &mut rng);
-                    problem.mutate(&mut y, &mut rng);
-                    [x, y]
-                })
-                .collect();
+            let make = |(p, mating): (usize, Mating)| {
+                let idx = first_mating + p as u64;
+                let mut rng = derive(c.seed, next, idx, Stream::Offspring);
+                let (mut x, mut y) = match mating {
+                    Mating::Crossover(a, b) => {
+                        problem.crossover(&archive[a].genome, &archive[b].genome, &mut rng)
+                    }
+                    Mating::Mutants(a, b) => (archive[a].genome.clone(), archive[b].genome.clone()),
+                    Mating::Random => {
+                        let x = problem.random_genome(&mut rng);
+                        (x, problem.random_genome(&mut rng))
+                    }
+                };
+                problem.mutate(&mut x, &mut rng);
+                problem.mutate(&mut y, &mut rng);
+                [x, y]
+            };
+            let batch: Vec<P::Genome> = if problem.parallel() {
+                matings
+                    .into_par_iter()
+                    .enumerate()
+                    .flat_map_iter(make)
+                    .collect()
+            } else {
+                matings.into_iter().enumerate().flat_map(make).collect()
+            };
             first_mating += pairs as u64;
             round += 1;
             let accept_all = !self.eliminate_duplicates || round as usize >= DUPLICATE_ROUNDS;
@@ -602,5 +611,38 @@ fn update_best<G: Clone, I: Clone>(
         p.fitness = 0.0;
         p.crowding = 0.0;
         best.push(p);
+    }
+}
+
+/// A fast, deterministic, non-cryptographic hasher for the duplicate check (genomes are
+/// not attacker-controlled): FxHash's rotate–xor–multiply per 64-bit word.
+#[derive(Default, Clone, Copy)]
+struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
     }
 }

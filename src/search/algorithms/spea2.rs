@@ -137,7 +137,9 @@ fn normalise_flat(objs: &[&[f64]]) -> (Vec<f64>, usize) {
     (out, m)
 }
 
-/// Euclidean distance matrix (row-major n×n) of row-major n×m points.
+/// Squared Euclidean distance matrix (row-major n×n) of row-major n×m points. Squared
+/// distances order exactly like distances (no square roots in the O(n²) part); the
+/// density takes the root of the one value it needs.
 fn distances(norm: &[f64], m: usize) -> Vec<f64> {
     let n = norm.len().checked_div(m).unwrap_or(0);
     let mut d = vec![0.0; n * n];
@@ -150,7 +152,6 @@ fn distances(norm: &[f64], m: usize) -> Vec<f64> {
                 let t = pi[k] - pj[k];
                 s += t * t;
             }
-            let s = s.sqrt();
             d[i * n + j] = s;
             d[j * n + i] = s;
         }
@@ -172,24 +173,62 @@ fn neighbour_k(n: usize) -> usize {
 
 fn fitness_with(objs: &[&[f64]], cv: &[f64], dist: &[f64]) -> Fitness {
     let n = objs.len();
-    // one pass over the pairs: strength, and each member's dominators
+    let (strength, raw) = strength_and_raw(objs, cv);
+    let k = neighbour_k(n);
+    let mut buf = Vec::with_capacity(n);
+    let density: Vec<f64> = (0..n)
+        .map(|i| density_of(dist, n, i, k, &mut buf))
+        .collect();
+    let fitness = raw.iter().zip(&density).map(|(r, d)| r + d).collect();
+    Fitness {
+        strength,
+        raw,
+        density,
+        fitness,
+        k,
+    }
+}
+
+/// D(i) = 1 / (σ_i^k + 2) from row i of the n×n squared-distance matrix (0.5 when
+/// n < 2). The k-th smallest squared distance is selected (O(n)) among the row's other
+/// entries compared as integers (the bit patterns of non-negative floats order like the
+/// floats), and σ_i^k is its square root.
+fn density_of(dist: &[f64], n: usize, i: usize, k: usize, buf: &mut Vec<u64>) -> f64 {
+    if n < 2 {
+        return 0.5;
+    }
+    buf.clear();
+    let row = &dist[i * n..(i + 1) * n];
+    buf.extend(row[..i].iter().map(|v| v.to_bits()));
+    buf.extend(row[i + 1..].iter().map(|v| v.to_bits()));
+    let (_, kth, _) = buf.select_nth_unstable(k - 1);
+    1.0 / (f64::from_bits(*kth).sqrt() + 2.0)
+}
+
+/// Strength S and raw fitness R of every member (one pass over the pairs).
+fn strength_and_raw(objs: &[&[f64]], cv: &[f64]) -> (Vec<usize>, Vec<f64>) {
+    let n = objs.len();
+    let m = objs.first().map_or(0, |o| o.len());
     let mut strength = vec![0usize; n];
     // dominated_by[i * n + j]: j dominates i
     let mut dominated_by = vec![false; n * n];
     let unconstrained = cv.iter().all(|&v| v <= 0.0);
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let r = if unconstrained {
-                pareto_relation(objs[i], objs[j])
-            } else {
-                constrained_relation(objs[i], cv[i], objs[j], cv[j])
-            };
-            if r > 0 {
-                strength[i] += 1;
-                dominated_by[j * n + i] = true;
-            } else if r < 0 {
-                strength[j] += 1;
-                dominated_by[i * n + j] = true;
+    if unconstrained && (m == 2 || m == 3) {
+        let flat: Vec<f64> = objs.iter().flat_map(|o| o.iter().copied()).collect();
+        if m == 2 {
+            pareto_pairs::<2>(&flat, n, &mut strength, &mut dominated_by);
+        } else {
+            pareto_pairs::<3>(&flat, n, &mut strength, &mut dominated_by);
+        }
+    } else {
+        for i in 0..n {
+            for j in (i + 1)..n {
+                let r = if unconstrained {
+                    pareto_relation(objs[i], objs[j])
+                } else {
+                    constrained_relation(objs[i], cv[i], objs[j], cv[j])
+                };
+                record(r, i, j, n, &mut strength, &mut dominated_by);
             }
         }
     }
@@ -203,33 +242,50 @@ fn fitness_with(objs: &[&[f64]], cv: &[f64], dist: &[f64]) -> Fitness {
                 .sum()
         })
         .collect();
-    let k = neighbour_k(n);
-    let mut row = Vec::with_capacity(n);
-    let density: Vec<f64> = (0..n)
-        .map(|i| {
-            if n < 2 {
-                return 0.5;
-            }
-            row.clear();
-            let r = &dist[i * n..(i + 1) * n];
-            row.extend_from_slice(&r[..i]);
-            row.extend_from_slice(&r[i + 1..]);
-            let (_, kth, _) = row.select_nth_unstable_by(k - 1, |a, b| a.total_cmp(b));
-            1.0 / (*kth + 2.0)
-        })
+    (strength, raw)
+}
+
+#[inline(always)]
+fn record(r: i8, i: usize, j: usize, n: usize, strength: &mut [usize], dom_by: &mut [bool]) {
+    if r > 0 {
+        strength[i] += 1;
+        dom_by[j * n + i] = true;
+    } else if r < 0 {
+        strength[j] += 1;
+        dom_by[i * n + j] = true;
+    }
+}
+
+/// Pareto relations of all pairs of row-major n×M points (M known at compile time, so
+/// the comparison is unrolled and branch-free).
+fn pareto_pairs<const M: usize>(
+    flat: &[f64],
+    n: usize,
+    strength: &mut [usize],
+    dom_by: &mut [bool],
+) {
+    let pts: Vec<[f64; M]> = flat
+        .chunks_exact(M)
+        .map(|c| c.try_into().expect("M values"))
         .collect();
-    let fitness = raw.iter().zip(&density).map(|(r, d)| r + d).collect();
-    Fitness {
-        strength,
-        raw,
-        density,
-        fitness,
-        k,
+    for i in 0..n {
+        let a = &pts[i];
+        for j in (i + 1)..n {
+            let b = &pts[j];
+            let (mut lt, mut gt) = (false, false);
+            for k in 0..M {
+                lt |= a[k] < b[k];
+                gt |= a[k] > b[k];
+            }
+            if lt != gt {
+                record(if lt { 1 } else { -1 }, i, j, n, strength, dom_by);
+            }
+        }
     }
 }
 
 /// The truncation operator on the members `set` (indices into an n×n distance matrix
-/// `dist`): removes members one at a time until `capacity` remain, each time the member
+/// `dist`, plain or squared: only the order matters): removes members one at a time until `capacity` remain, each time the member
 /// whose ascending list of distances to the other remaining members is lexicographically
 /// smallest (ties: the earlier position in `set`). Returns the removed indices in
 /// removal order.
@@ -244,17 +300,23 @@ pub fn truncation_order(set: &[usize], dist: &[f64], n: usize, capacity: usize) 
     if m <= capacity {
         return Vec::new();
     }
-    // local copy for locality
+    // local copy for locality, finding each member's nearest neighbour on the way
     let mut d = vec![0.0; m * m];
+    let mut nn = vec![f64::INFINITY; m];
+    let mut nn_idx = vec![usize::MAX; m];
     for a in 0..m {
         let row = &dist[set[a] * n..(set[a] + 1) * n];
-        for b in 0..m {
-            d[a * m + b] = row[set[b]];
+        let local = &mut d[a * m..(a + 1) * m];
+        for (b, &sb) in set.iter().enumerate() {
+            let v = row[sb];
+            local[b] = v;
+            if b != a && v < nn[a] {
+                nn[a] = v;
+                nn_idx[a] = b;
+            }
         }
     }
     let mut alive = vec![true; m];
-    let mut nn = vec![f64::INFINITY; m];
-    let mut nn_idx = vec![usize::MAX; m];
     let nearest = |a: usize, alive: &[bool]| -> (f64, usize) {
         let row = &d[a * m..(a + 1) * m];
         let mut best = (f64::INFINITY, usize::MAX);
@@ -265,9 +327,6 @@ pub fn truncation_order(set: &[usize], dist: &[f64], n: usize, capacity: usize) 
         }
         best
     };
-    for a in 0..m {
-        (nn[a], nn_idx[a]) = nearest(a, &alive);
-    }
     let mut removed = Vec::with_capacity(m - capacity);
     let mut ties: Vec<usize> = Vec::new();
     let mut bufs: Vec<Vec<f64>> = Vec::new();
@@ -345,31 +404,44 @@ pub fn environmental_selection(objs: &[&[f64]], cv: &[f64], capacity: usize) -> 
     let n = objs.len();
     let (norm, m) = normalise_flat(objs);
     let dist = distances(&norm, m);
-    let fit = fitness_with(objs, cv, &dist);
-    let nondominated: Vec<usize> = (0..n).filter(|&i| fit.raw[i] == 0.0).collect();
-    let chosen: Vec<usize> = if nondominated.len() > capacity {
+    let (_, raw) = strength_and_raw(objs, cv);
+    let k = neighbour_k(n);
+    let mut buf = Vec::with_capacity(n);
+    let nondominated: Vec<usize> = (0..n).filter(|&i| raw[i] == 0.0).collect();
+    // F = R + D; D is computed only for the members whose F is needed (all of them
+    // when topping up by F, the survivors only when truncating)
+    let (chosen, fitness): (Vec<usize>, Vec<f64>) = if nondominated.len() > capacity {
         let removed = truncation_order(&nondominated, &dist, n, capacity);
         let mut gone = vec![false; n];
         for r in removed {
             gone[r] = true;
         }
-        nondominated.into_iter().filter(|&i| !gone[i]).collect()
+        let chosen: Vec<usize> = nondominated.into_iter().filter(|&i| !gone[i]).collect();
+        let f = chosen
+            .iter()
+            .map(|&i| raw[i] + density_of(&dist, n, i, k, &mut buf))
+            .collect();
+        (chosen, f)
     } else {
+        let all: Vec<f64> = (0..n)
+            .map(|i| raw[i] + density_of(&dist, n, i, k, &mut buf))
+            .collect();
         let mut order: Vec<usize> = (0..n).collect();
-        let by_f =
-            |a: &usize, b: &usize| fit.fitness[*a].total_cmp(&fit.fitness[*b]).then(a.cmp(b));
+        let by_f = |a: &usize, b: &usize| all[*a].total_cmp(&all[*b]).then(a.cmp(b));
         if capacity < n {
             order.select_nth_unstable_by(capacity, by_f);
             order.truncate(capacity);
         }
         order.sort_unstable();
-        order
+        let f = order.iter().map(|&i| all[i]).collect();
+        (order, f)
     };
     chosen
         .into_iter()
-        .map(|index| Survivor {
+        .zip(fitness)
+        .map(|(index, fitness)| Survivor {
             index,
-            fitness: fit.fitness[index],
+            fitness,
             crowding: 0.0,
         })
         .collect()
@@ -559,6 +631,44 @@ mod tests {
                 naive_truncation(&set, &dist, n, cap),
                 "case {case}: {pts:?}"
             );
+        }
+    }
+
+    /// The survivors' stored fitness is F of [`fitness`] (computed there for everyone),
+    /// both when topping up and when truncating, with and without constraints.
+    #[test]
+    fn survivor_fitness_is_f() {
+        use rand::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for (n, m, cap, constrained) in [(60, 2, 20, false), (60, 3, 50, true), (40, 4, 10, false)]
+        {
+            let pts: Vec<Vec<f64>> = (0..n)
+                .map(|_| {
+                    let t: f64 = rng.random();
+                    // half on a front, half random
+                    if rng.random::<bool>() {
+                        (0..m).map(|k| if k == 0 { t } else { 1.0 - t }).collect()
+                    } else {
+                        (0..m).map(|_| rng.random::<f64>() * 2.0).collect()
+                    }
+                })
+                .collect();
+            let objs: Vec<&[f64]> = pts.iter().map(|p| p.as_slice()).collect();
+            let cv: Vec<f64> = (0..n)
+                .map(|i| {
+                    if constrained && i % 3 == 0 {
+                        0.1 * (i % 5) as f64
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let all = fitness(&objs, &cv);
+            let s = environmental_selection(&objs, &cv, cap);
+            assert_eq!(s.len(), cap);
+            for v in s {
+                assert_eq!(v.fitness, all.fitness[v.index]);
+            }
         }
     }
 
