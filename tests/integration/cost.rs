@@ -435,3 +435,17 @@ fn branch_projection_trains_from_the_cli() {
     assert_eq!(v["total"]["params"], 4_042);
     assert_eq!(v["layers"][8]["alias_of"], 2);
 }
+
+/// `distrinas cost … | head`: a closed pipe ends the process quietly (default SIGPIPE
+/// action), with no panic message and no error line.
+#[cfg(unix)]
+#[test]
+fn printing_into_a_closed_pipe_does_not_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let out = cli_support::run_into_closed_pipe(&["cost", "models/nets/resnet8.ron"]);
+    let err = cli_support::stderr(&out);
+    assert!(!err.contains("panicked"), "stderr: {err}");
+    assert!(err.is_empty(), "stderr: {err}");
+    const SIGPIPE: i32 = 13; // Linux and the BSDs
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
+}
