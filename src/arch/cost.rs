@@ -174,6 +174,33 @@ pub fn layer_costs(arch: &Arch, dtype: DType) -> Result<Vec<LayerCost>, ShapeErr
         };
         // (train biases, deploy biases, quantised channels)
         let mut train_bias = 0;
+        // k: kernel elements; `stride`: the largest stride (1 only when both are 1).
+        let conv = |c: &mut LayerCost, filters: usize, k: u64, stride: usize, bias: bool| {
+            c.weights = k * in_ch * filters as u64;
+            c.biases = if bias || next_is_bn {
+                filters as u64
+            } else {
+                0
+            };
+            c.macs = out_elems * k * in_ch;
+            c.scratch_bytes = conv_scratch_bytes(in_ch, k, stride);
+            if bias {
+                filters as u64
+            } else {
+                0
+            }
+        };
+        let depthwise = |c: &mut LayerCost, k: u64, bias: bool| {
+            c.weights = k * in_ch;
+            c.biases = if bias || next_is_bn { in_ch } else { 0 };
+            c.macs = out_elems * k;
+            c.scratch_bytes = depthwise_scratch_bytes(in_ch, k);
+            if bias {
+                in_ch
+            } else {
+                0
+            }
+        };
         match *layer {
             Layer::Conv1d {
                 filters,
@@ -181,33 +208,19 @@ pub fn layer_costs(arch: &Arch, dtype: DType) -> Result<Vec<LayerCost>, ShapeErr
                 stride,
                 bias,
                 ..
-            }
-            | Layer::Conv2d {
+            } => train_bias = conv(&mut c, filters, kernel as u64, stride, bias),
+            Layer::Conv2d {
                 filters,
                 kernel,
                 stride,
                 bias,
                 ..
-            } => {
-                let k = (kernel as u64).pow(spatial_rank);
-                c.weights = k * in_ch * filters as u64;
-                train_bias = if bias { filters as u64 } else { 0 };
-                c.biases = if bias || next_is_bn {
-                    filters as u64
-                } else {
-                    0
-                };
-                c.macs = out_elems * k * in_ch;
-                c.scratch_bytes = conv_scratch_bytes(in_ch, k, stride);
+            } => train_bias = conv(&mut c, filters, kernel.area(), stride.h.max(stride.w), bias),
+            Layer::DepthwiseConv1d { kernel, bias, .. } => {
+                train_bias = depthwise(&mut c, kernel as u64, bias)
             }
-            Layer::DepthwiseConv1d { kernel, bias, .. }
-            | Layer::DepthwiseConv2d { kernel, bias, .. } => {
-                let k = (kernel as u64).pow(spatial_rank);
-                c.weights = k * in_ch;
-                train_bias = if bias { in_ch } else { 0 };
-                c.biases = if bias || next_is_bn { in_ch } else { 0 };
-                c.macs = out_elems * k;
-                c.scratch_bytes = depthwise_scratch_bytes(in_ch, k);
+            Layer::DepthwiseConv2d { kernel, bias, .. } => {
+                train_bias = depthwise(&mut c, kernel.area(), bias)
             }
             Layer::Dense { units, bias } => {
                 c.weights = in_elems * units as u64;

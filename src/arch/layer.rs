@@ -1,6 +1,58 @@
 //! The layer vocabulary shared by the cost model and the trainer.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A 2-D window size (kernel or stride) along (height, width). Written `3` for a square
+/// window or `(10, 4)` for height 10, width 4; a square one is written back as `3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Size2 {
+    /// Rows (the `H` axis).
+    pub h: usize,
+    /// Columns (the `W` axis).
+    pub w: usize,
+}
+
+impl Size2 {
+    /// Elements of the window (`h × w`).
+    pub fn area(&self) -> u64 {
+        self.h as u64 * self.w as u64
+    }
+}
+
+impl From<usize> for Size2 {
+    fn from(n: usize) -> Size2 {
+        Size2 { h: n, w: n }
+    }
+}
+
+impl Serialize for Size2 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.h == self.w {
+            s.serialize_u64(self.h as u64)
+        } else {
+            (self.h, self.w).serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Size2 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Size2, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Square(usize),
+            Rect(usize, usize),
+        }
+        Ok(
+            match Repr::deserialize(d).map_err(|_| {
+                serde::de::Error::custom("expected a size `3` or a (height, width) pair `(10, 4)`")
+            })? {
+                Repr::Square(n) => n.into(),
+                Repr::Rect(h, w) => Size2 { h, w },
+            },
+        )
+    }
+}
 
 /// Convolution / pooling padding. `Same` pads so that `out = ceil(in / stride)`
 /// (TensorFlow convention, extra padding at the end); `Valid` does not pad.
@@ -22,6 +74,12 @@ fn yes() -> bool {
 fn is_one(v: &usize) -> bool {
     *v == 1
 }
+fn one2() -> Size2 {
+    Size2 { h: 1, w: 1 }
+}
+fn is_one2(v: &Size2) -> bool {
+    v.h == 1 && v.w == 1
+}
 fn is_true(v: &bool) -> bool {
     *v
 }
@@ -31,7 +89,7 @@ fn is_valid(p: &Padding) -> bool {
 
 /// One layer. Field names are the ones users write in RON; defaults: `stride: 1`,
 /// `dilation: 1`, `padding: Valid`, `bias: true`, pooling `stride` = `size`.
-/// 2-D kernels and pools are square.
+/// 2-D convolution kernels and strides may be rectangular ([`Size2`]); pools are square.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Layer {
     /// 1-D convolution over `[T, C]`.
@@ -49,12 +107,14 @@ pub enum Layer {
         #[serde(default = "yes", skip_serializing_if = "is_true")]
         bias: bool,
     },
-    /// 2-D convolution over `[H, W, C]` with a square kernel.
+    /// 2-D convolution over `[H, W, C]`.
     Conv2d {
         filters: usize,
-        kernel: usize,
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        stride: usize,
+        /// Kernel: `3` (square) or `(10, 4)` (height, width).
+        kernel: Size2,
+        /// Stride: `2` or `(2, 1)` (rows, columns).
+        #[serde(default = "one2", skip_serializing_if = "is_one2")]
+        stride: Size2,
         #[serde(default, skip_serializing_if = "is_valid")]
         padding: Padding,
         #[serde(default = "one", skip_serializing_if = "is_one")]
@@ -74,11 +134,13 @@ pub enum Layer {
         #[serde(default = "yes", skip_serializing_if = "is_true")]
         bias: bool,
     },
-    /// Depthwise 2-D convolution (one square filter per input channel, multiplier 1).
+    /// Depthwise 2-D convolution (one filter per input channel, multiplier 1).
     DepthwiseConv2d {
-        kernel: usize,
-        #[serde(default = "one", skip_serializing_if = "is_one")]
-        stride: usize,
+        /// Kernel: `3` (square) or `(10, 4)` (height, width).
+        kernel: Size2,
+        /// Stride: `2` or `(2, 1)` (rows, columns).
+        #[serde(default = "one2", skip_serializing_if = "is_one2")]
+        stride: Size2,
         #[serde(default, skip_serializing_if = "is_valid")]
         padding: Padding,
         #[serde(default = "one", skip_serializing_if = "is_one")]

@@ -1,6 +1,6 @@
 //! Shape inference: the output shape of every layer, with clear errors.
 
-use super::{Arch, Dims, Layer, Padding, Shape};
+use super::{Arch, Dims, Layer, Padding, Shape, Size2};
 use thiserror::Error;
 
 /// Why an architecture's shapes do not fit together.
@@ -111,8 +111,8 @@ impl Ctx<'_> {
     fn spatial(
         &self,
         rank: usize,
-        kernel: usize,
-        stride: usize,
+        kernel: Size2,
+        stride: Size2,
         dilation: usize,
         padding: Padding,
         channels: usize,
@@ -124,11 +124,16 @@ impl Ctx<'_> {
                 "must be [H, W, C] (a 2-D layer)"
             }));
         }
-        self.nonzero("kernel/size", kernel)?;
-        self.nonzero("stride", stride)?;
+        self.nonzero("kernel/size", kernel.h.min(kernel.w))?;
+        self.nonzero("stride", stride.h.min(stride.w))?;
         self.nonzero("dilation", dilation)?;
         let mut out = *self.input;
         for (axis, &len) in self.input[..rank - 1].iter().enumerate() {
+            let (kernel, stride) = if axis == 0 {
+                (kernel.h, stride.h)
+            } else {
+                (kernel.w, stride.w)
+            };
             match conv_out_len(len, kernel, stride, dilation, padding) {
                 Some(o) if o > 0 => out = out.with_dim(axis, o),
                 _ => {
@@ -181,7 +186,7 @@ pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
                 ..
             } => {
                 cx.nonzero("filters", filters)?;
-                cx.spatial(2, kernel, stride, dilation, padding, filters)?
+                cx.spatial(2, kernel.into(), stride.into(), dilation, padding, filters)?
             }
             Layer::Conv2d {
                 filters,
@@ -200,7 +205,7 @@ pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
                 padding,
                 dilation,
                 ..
-            } => cx.spatial(2, kernel, stride, dilation, padding, channels)?,
+            } => cx.spatial(2, kernel.into(), stride.into(), dilation, padding, channels)?,
             Layer::DepthwiseConv2d {
                 kernel,
                 stride,
@@ -217,7 +222,14 @@ pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
                 size,
                 stride,
                 padding,
-            } => cx.spatial(2, size, stride.unwrap_or(size), 1, padding, channels)?,
+            } => cx.spatial(
+                2,
+                size.into(),
+                stride.unwrap_or(size).into(),
+                1,
+                padding,
+                channels,
+            )?,
             Layer::MaxPool2d {
                 size,
                 stride,
@@ -227,7 +239,14 @@ pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
                 size,
                 stride,
                 padding,
-            } => cx.spatial(3, size, stride.unwrap_or(size), 1, padding, channels)?,
+            } => cx.spatial(
+                3,
+                size.into(),
+                stride.unwrap_or(size).into(),
+                1,
+                padding,
+                channels,
+            )?,
             Layer::Dense { units, .. } => {
                 cx.nonzero("units", units)?;
                 if input.len() != 1 {

@@ -199,8 +199,8 @@ fn conv(rank: usize, filters: usize, kernel: usize, stride: usize) -> Layer {
     } else {
         Layer::Conv2d {
             filters,
-            kernel,
-            stride,
+            kernel: kernel.into(),
+            stride: stride.into(),
             padding,
             dilation,
             bias,
@@ -220,8 +220,8 @@ fn depthwise(rank: usize, kernel: usize, stride: usize) -> Layer {
         }
     } else {
         Layer::DepthwiseConv2d {
-            kernel,
-            stride,
+            kernel: kernel.into(),
+            stride: stride.into(),
             padding,
             dilation,
             bias,

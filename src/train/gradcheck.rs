@@ -223,3 +223,14 @@ fn branch_into_batchnorm_1d() {
         1.0,
     );
 }
+
+#[test]
+fn rectangular_kernels_and_strides() {
+    // DS-CNN-like: a 4×2 kernel with stride (2, 1), then a (1, 3) depthwise kernel.
+    check(
+        "Arch(input: [9, 6, 2], layers: [Conv2d(filters: 3, kernel: (4, 2), stride: (2, 1), padding: Same),
+         ReLU, DepthwiseConv2d(kernel: (1, 3), stride: (1, 2)), Conv2d(filters: 2, kernel: (2, 1)),
+         Flatten, Dense(units: 3)])",
+        1.0,
+    );
+}

@@ -14,7 +14,7 @@ pub(crate) mod depthwise;
 pub(crate) mod pool;
 pub(crate) mod reshape;
 
-use crate::arch::{Layer, Padding, Shape};
+use crate::arch::{Layer, Padding, Shape, Size2};
 
 /// Window geometry of a convolution or pooling layer over `[ih, iw, c]` (1-D: `iw = 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,8 +83,8 @@ fn pad_before(
 fn geom(
     input: &Shape,
     output: &Shape,
-    kernel: usize,
-    stride: usize,
+    kernel: Size2,
+    stride: Size2,
     dilation: usize,
     padding: Padding,
 ) -> Geom {
@@ -101,7 +101,7 @@ fn geom(
     };
     let c = *input.last().expect("rank checked by Arch::shapes");
     let (kw, sw, dw) = if two_d {
-        (kernel, stride, dilation)
+        (kernel.w, stride.w, dilation)
     } else {
         (1, 1, 1)
     };
@@ -111,15 +111,15 @@ fn geom(
         c,
         oh,
         ow,
-        kh: kernel,
+        kh: kernel.h,
         kw,
-        sh: stride,
+        sh: stride.h,
         sw,
         dh: dilation,
         dw,
-        ph: pad_before(ih, oh, kernel, stride, dilation, padding),
+        ph: pad_before(ih, oh, kernel.h, stride.h, dilation, padding),
         pw: if two_d {
-            pad_before(iw, ow, kernel, stride, dilation, padding)
+            pad_before(iw, ow, kernel.w, stride.w, dilation, padding)
         } else {
             0
         },
@@ -180,8 +180,19 @@ impl Op {
                 padding,
                 dilation,
                 bias,
-            }
-            | Layer::Conv2d {
+            } => Op::Conv {
+                g: geom(
+                    input,
+                    output,
+                    kernel.into(),
+                    stride.into(),
+                    dilation,
+                    padding,
+                ),
+                cout: filters,
+                bias,
+            },
+            Layer::Conv2d {
                 filters,
                 kernel,
                 stride,
@@ -199,8 +210,18 @@ impl Op {
                 padding,
                 dilation,
                 bias,
-            }
-            | Layer::DepthwiseConv2d {
+            } => Op::Depthwise {
+                g: geom(
+                    input,
+                    output,
+                    kernel.into(),
+                    stride.into(),
+                    dilation,
+                    padding,
+                ),
+                bias,
+            },
+            Layer::DepthwiseConv2d {
                 kernel,
                 stride,
                 padding,
@@ -230,7 +251,14 @@ impl Op {
                 stride,
                 padding,
             } => Op::MaxPool {
-                g: geom(input, output, size, stride.unwrap_or(size), 1, padding),
+                g: geom(
+                    input,
+                    output,
+                    size.into(),
+                    stride.unwrap_or(size).into(),
+                    1,
+                    padding,
+                ),
             },
             Layer::AvgPool1d {
                 size,
@@ -242,7 +270,14 @@ impl Op {
                 stride,
                 padding,
             } => Op::AvgPool {
-                g: geom(input, output, size, stride.unwrap_or(size), 1, padding),
+                g: geom(
+                    input,
+                    output,
+                    size.into(),
+                    stride.unwrap_or(size).into(),
+                    1,
+                    padding,
+                ),
             },
             Layer::GlobalAvgPool => {
                 let c = *input.last().unwrap_or(&1);

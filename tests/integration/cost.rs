@@ -96,6 +96,29 @@ fn resnet8_matches_keras_with_projection_shortcuts() {
     assert!(!l[15].deployed() && l[15].flash_bytes == 0 && l[15].alias_of == Some(9));
 }
 
+#[test]
+fn ds_cnn_rectangular_first_kernel() {
+    // DS-CNN-S (ARM ML-KWS-for-MCU `train_commands.txt`: `--model_size_info 5 64 10 4 2 2
+    // 64 3 3 1 1 ...`; MLPerf Tiny KWS): Conv 64 (10×4) stride 2 on 49×10 → [25, 5, 64].
+    // Hand count: conv 10·4·64 + 64 = 2,624, BN 256; 4 × (dw 9·64 + 64 = 640, BN 256,
+    // pw 64·64 + 64 = 4,160, BN 256); dense 64·12 + 12 = 780 → 24,908 params.
+    // MACs: 8,000·40 + 4 × (8,000·9 + 8,000·64) + 768 = 2,656,768 (≈ 5.3 M ops at 2 ops
+    // per MAC; the Hello Edge paper's table, an image in the repository README, was not
+    // checked).
+    let a = net_file("ds-cnn");
+    assert_eq!(a.shapes().unwrap()[0], vec![25, 5, 64]);
+    let c = arch_cost(&a, DType::Int8).unwrap();
+    assert_eq!((c.params, c.macs), (24_908, 2_656_768));
+    // Square sizes are written back as plain integers, rectangular ones as pairs.
+    let back = Arch::from_ron(&a.to_ron()).unwrap();
+    assert_eq!(back, a);
+    assert!(a.to_ron().contains("kernel: (10, 4)"));
+    assert!(a.to_ron().contains("stride: 2,"));
+    let bad =
+        Arch::from_ron("Arch(input: [8, 8, 1], layers: [Conv2d(filters: 2, kernel: (1, 2, 3))])");
+    assert!(bad.is_err());
+}
+
 fn dev(id: &str, flash: u64, sram: u64) -> Device {
     Device {
         id: id.into(),
