@@ -32,6 +32,11 @@ pub mod problems;
 pub mod rng;
 pub mod runner;
 
+/// docs/search.md's Rust blocks run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/search.md")]
+mod search_md {}
+
 pub use algorithms::Algorithm;
 pub use individual::Individual;
 pub use problem::{Evaluation, Problem, RealGenome};

@@ -422,3 +422,33 @@ fn hv_cli_matches_a_pagmo2_front_and_scores_igd() {
     assert_eq!(v["igd"].as_f64().unwrap(), 0.0);
     assert_eq!(v["igd_plus"].as_f64().unwrap(), 0.0);
 }
+
+/// Every command of the ```sh blocks of docs/search.md runs and succeeds; `--json`
+/// ones print one JSON object.
+#[test]
+fn docs_search_md_commands_run() {
+    use crate::cli_support::{run as cli, stderr, stdout};
+    let text = std::fs::read_to_string(crate::cli_support::repo("docs/search.md")).unwrap();
+    let mut in_sh = false;
+    let mut ran = 0;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        let args: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(args.first(), Some(&"distrinas"), "{line}");
+        let o = cli(&args[1..]);
+        assert!(o.status.success(), "{line}: {}", stderr(&o));
+        if args.contains(&"--json") {
+            let v: serde_json::Value =
+                serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert!(v.is_object());
+        }
+        ran += 1;
+    }
+    assert_eq!(ran, 3);
+}
