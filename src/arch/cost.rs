@@ -127,7 +127,7 @@ fn is_weighted(l: &Layer) -> bool {
 /// (`arm_convolve_1x1_s8_fast`), else `2 × in_ch × kernel_elems × sizeof(int16)`
 /// (two im2col columns of `int16`, `arm_convolve_s8`).
 pub fn conv_scratch_bytes(in_ch: u64, kernel_elems: u64, stride: usize) -> u64 {
-    if kernel_elems == 1 && stride == 1 && in_ch % 4 == 0 {
+    if kernel_elems == 1 && stride == 1 && in_ch.is_multiple_of(4) {
         0
     } else {
         2 * in_ch * kernel_elems * 2

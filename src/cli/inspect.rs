@@ -67,7 +67,7 @@ fn path_of(net: &Network, src: usize, r: &distrinas::network::Route) -> Vec<Stri
 }
 
 fn kib(b: u64) -> String {
-    if b >= 1 << 20 && b % (1 << 20) == 0 {
+    if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
         format!("{} MiB", b >> 20)
     } else {
         format!("{} KiB", b as f64 / 1024.0)
