@@ -302,6 +302,9 @@ pub fn run_search(
         // Nothing feasible: show the least-violating archive members.
         let mut v: Vec<&Individual<Genome, Info>> = result.archive.iter().collect();
         v.sort_by(|a, b| a.total_violation().total_cmp(&b.total_violation()));
+        // The archive may hold copies of one genome: list each candidate once.
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|ind| seen.insert(ind.genome.key()));
         v.truncate(5);
         v
     } else {

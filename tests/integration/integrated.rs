@@ -156,3 +156,32 @@ fn compare_two_runs() {
     assert!(out.join("convergence.svg").is_file());
     let _ = repo(TINY);
 }
+
+/// With no feasible candidate, the front lists the least-violating ones (at most 5),
+/// each once, marked infeasible.
+#[test]
+fn infeasible_run_lists_each_least_violating_candidate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run").display().to_string();
+    let o = run(&[
+        "search",
+        "tests/fixtures/integrated/infeasible.ron",
+        "--out",
+        &out,
+        "--json",
+        "--final-epochs",
+        "0",
+    ]);
+    assert!(o.status.success(), "search failed: {}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let front = v["front"].as_array().unwrap();
+    assert!((1..=5).contains(&front.len()), "{} members", front.len());
+    let mut ids: Vec<&str> = front.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    for m in front {
+        assert_eq!(m["feasible"], false, "{m}");
+    }
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a candidate is listed twice: {front:?}");
+}
