@@ -4,8 +4,9 @@
 pub mod store;
 pub mod training;
 
+pub use run::load_splits;
 pub use store::WeightStore;
-pub use training::{load_splits, train_candidate, TrainFigures};
+pub use training::{train_candidate, TrainFigures};
 pub mod measure;
 pub mod objectives;
 pub mod pipeline;

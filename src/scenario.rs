@@ -13,7 +13,8 @@
 //! let q = Scenario::embedded_quickstart();
 //! assert_eq!(q.scenario.source, "wrist");
 //! let train = q.read_data(&q.train_path()).unwrap();
-//! assert!(train.contains("@problemName BasicMotions"));
+//! let text = distrinas::train::decode_text(train, "train").unwrap();
+//! assert!(text.contains("@problemName MNIST1D"));
 //! ```
 
 pub mod error;

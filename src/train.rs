@@ -40,7 +40,9 @@ pub mod real;
 pub mod ts;
 pub mod weights;
 
-pub use dataset::{DataError, DataKind, Dataset, RawCase, RawSet, SplitOptions, Splits};
+pub use dataset::{
+    decode_text, DataError, DataKind, Dataset, RawCase, RawSet, SplitOptions, Splits,
+};
 pub use fit::{fit, fit_with, EpochStats, TrainConfig, TrainReport, Trainer};
 pub use model::Model;
 pub use optim::{Optimizer, Schedule};

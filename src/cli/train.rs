@@ -18,6 +18,8 @@ pub enum KindArg {
     Csv,
     /// 8×8 digits CSV as `[8, 8, 1]` images.
     Digits,
+    /// Square images, `S × S` pixel columns then the label, as `[S, S, 1]` (MNIST).
+    Image,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +100,7 @@ fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
         Some(KindArg::Ts) => DataKind::Ts,
         Some(KindArg::Csv) => DataKind::Csv,
         Some(KindArg::Digits) => DataKind::Digits,
+        Some(KindArg::Image) => DataKind::Image,
         None => DataKind::from_path(&a.train),
     };
     let opts = SplitOptions {

@@ -150,16 +150,14 @@ pub fn partition_costs(
 /// Loads the scenario's dataset (embedded copies for the embedded quickstart).
 pub fn load_splits(loaded: &LoadedScenario, seed: u64) -> Result<Splits, EvaluateError> {
     let d = &loaded.scenario.dataset;
-    let kind = match d.kind {
-        scenario::DatasetKind::Ts => DataKind::Ts,
-        scenario::DatasetKind::Csv => DataKind::Csv,
-        scenario::DatasetKind::Digits => DataKind::Digits,
-    };
+    let kind = DataKind::from(d.kind);
     let read = |p: PathBuf| -> Result<crate::train::RawSet, EvaluateError> {
-        let text = loaded
+        let name = p.display().to_string();
+        let bytes = loaded
             .read_data(&p)
             .map_err(|e| EvaluateError::Data(e.to_string()))?;
-        kind.parse(&text, &p.display().to_string())
+        crate::train::decode_text(bytes, &name)
+            .and_then(|text| kind.parse(&text, &name))
             .map_err(|e| EvaluateError::Data(e.to_string()))
     };
     let train = read(loaded.train_path())?;

@@ -2,11 +2,8 @@
 //! weights of its parent where layers match (piecemeal training).
 
 use crate::arch::Arch;
-use crate::scenario::{DatasetKind, DatasetSpec};
-use crate::train::{
-    self, DataError, DataKind, Model, Optimizer, SplitOptions, Splits, TrainConfig,
-};
-use std::path::Path;
+use crate::scenario::DatasetKind;
+use crate::train::{self, DataKind, Model, Optimizer, Splits, TrainConfig};
 
 /// Learning rate of search-time training (Adam). Short runs (a few to tens of epochs
 /// on tens to hundreds of samples) need a larger step than the trainer's default 1e-3.
@@ -34,33 +31,15 @@ pub struct TrainFigures {
     pub params: usize,
 }
 
-/// Loads the scenario's dataset into train/validation/test splits. Relative paths are
-/// resolved against `base` (the scenario file's folder).
-pub fn load_splits(spec: &DatasetSpec, base: &Path, seed: u64) -> Result<Splits, DataError> {
-    let kind = match spec.kind {
-        DatasetKind::Ts => DataKind::Ts,
-        DatasetKind::Csv => DataKind::Csv,
-        DatasetKind::Digits => DataKind::Digits,
-    };
-    let resolve = |p: &Path| {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
+impl From<DatasetKind> for DataKind {
+    fn from(k: DatasetKind) -> DataKind {
+        match k {
+            DatasetKind::Ts => DataKind::Ts,
+            DatasetKind::Csv => DataKind::Csv,
+            DatasetKind::Digits => DataKind::Digits,
+            DatasetKind::Image => DataKind::Image,
         }
-    };
-    let train_path = resolve(&spec.train);
-    let test_path = spec.test.as_deref().map(resolve);
-    Splits::load(
-        kind,
-        &train_path,
-        test_path.as_deref(),
-        &SplitOptions {
-            validation_fraction: spec.validation_fraction,
-            seed,
-            length: spec.length,
-        },
-    )
+    }
 }
 
 /// Trains `arch` for `epochs` epochs from a fresh initialisation (seeded by `seed`),

@@ -141,15 +141,17 @@ impl LoadedScenario {
             .map(|p| self.resolve(p))
     }
 
-    /// Reads a data file given by its resolved path (see [`LoadedScenario::resolve`]).
-    /// For the embedded scenario the embedded copy is used, so it works from any folder.
-    pub fn read_data(&self, path: &Path) -> Result<String, ScenarioError> {
+    /// Reads the bytes of a data file given by its resolved path (see
+    /// [`LoadedScenario::resolve`]); they may be gzip-compressed
+    /// (`distrinas::train::decode_text` gives the text). For the embedded scenario the
+    /// embedded copy is used, so it works from any folder.
+    pub fn read_data(&self, path: &Path) -> Result<Vec<u8>, ScenarioError> {
         if self.embedded {
             if let Some(t) = profiles::embedded_data(path) {
-                return Ok(t.to_string());
+                return Ok(t.to_vec());
             }
         }
-        std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
+        std::fs::read(path).map_err(|e| ScenarioError::Io {
             file: path.display().to_string(),
             message: e.to_string(),
         })

@@ -36,19 +36,27 @@ pub const LINK_PROFILES: &[(&str, &str)] = &[
 pub const LINK_ALIASES: &[(&str, &str)] = &[("ble", "ble-1m"), ("802.15.4", "ieee802154")];
 
 /// Datasets embedded for the embedded quickstart: (path relative to the repository
-/// root, text). `LoadedScenario::read_data` falls back to these.
-pub const EMBEDDED_DATA: &[(&str, &str)] = &[
+/// root, file bytes). `LoadedScenario::read_data` falls back to these.
+pub const EMBEDDED_DATA: &[(&str, &[u8])] = &[
+    (
+        "data/MNIST1D/MNIST1D_TRAIN.ts",
+        include_bytes!("../../data/MNIST1D/MNIST1D_TRAIN.ts"),
+    ),
+    (
+        "data/MNIST1D/MNIST1D_TEST.ts",
+        include_bytes!("../../data/MNIST1D/MNIST1D_TEST.ts"),
+    ),
     (
         "data/BasicMotions/BasicMotions_TRAIN.ts",
-        include_str!("../../data/BasicMotions/BasicMotions_TRAIN.ts"),
+        include_bytes!("../../data/BasicMotions/BasicMotions_TRAIN.ts"),
     ),
     (
         "data/BasicMotions/BasicMotions_TEST.ts",
-        include_str!("../../data/BasicMotions/BasicMotions_TEST.ts"),
+        include_bytes!("../../data/BasicMotions/BasicMotions_TEST.ts"),
     ),
     (
         "data/digits/digits.csv",
-        include_str!("../../data/digits/digits.csv"),
+        include_bytes!("../../data/digits/digits.csv"),
     ),
 ];
 
@@ -104,7 +112,7 @@ pub fn shipped_link_profile(name: &str) -> Option<LinkProfile> {
 
 /// The embedded copy of a bundled data file, looked up by a path ending in
 /// `data/<folder>/<file>` (after removing `.` and `..` components lexically).
-pub fn embedded_data(path: &std::path::Path) -> Option<&'static str> {
+pub fn embedded_data(path: &std::path::Path) -> Option<&'static [u8]> {
     let norm = super::load::normalize(path);
     let s = norm.to_string_lossy().replace('\\', "/");
     EMBEDDED_DATA

@@ -52,6 +52,9 @@ pub enum DatasetKind {
     Csv,
     /// 8×8 digits CSV (64 pixels, label) read as `[8, 8, 1]` images.
     Digits,
+    /// Square grey-scale images, CSV rows of `S × S` pixels then the label, read as
+    /// `[S, S, 1]` (MNIST: 784 pixels → `[28, 28, 1]`). Files may be gzip-compressed.
+    Image,
 }
 
 /// Where the training data comes from.

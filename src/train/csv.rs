@@ -100,16 +100,33 @@ pub fn parse_csv(text: &str, name: &str) -> Result<RawSet, DataError> {
 /// Parses the 8×8 digits CSV (64 pixel columns, then the label; no header) into
 /// `[8, 8, 1]` images.
 pub fn parse_digits(text: &str, name: &str) -> Result<RawSet, DataError> {
-    let mut r = parse_csv(text, name)?;
-    if let Some(c) = r.cases.iter().find(|c| c.len != 64) {
-        return Err(DataError::Parse {
+    let r = parse_image(text, name)?;
+    match r.cases.iter().find(|c| c.len != 64) {
+        Some(c) => Err(DataError::Parse {
             file: name.into(),
             line: c.line,
             col: 1,
             msg: format!("a digits row has 64 pixels, this one has {}", c.len),
+        }),
+        None => Ok(r),
+    }
+}
+
+/// Parses square grey-scale images, one per row: `S × S` pixel columns (row-major),
+/// then the label, into `[S, S, 1]` samples (MNIST: 784 columns → `[28, 28, 1]`).
+pub fn parse_image(text: &str, name: &str) -> Result<RawSet, DataError> {
+    let mut r = parse_csv(text, name)?;
+    let n = r.cases[0].len;
+    let side = (n as f64).sqrt().round() as usize;
+    if side * side != n {
+        return Err(DataError::Parse {
+            file: name.into(),
+            line: r.cases[0].line,
+            col: 1,
+            msg: format!("an image row has S×S pixel columns before the label, this one has {n}"),
         });
     }
-    r.shape = Some(vec![8, 8, 1]);
+    r.shape = Some(vec![side, side, 1]);
     Ok(r)
 }
 
@@ -133,5 +150,18 @@ mod tests {
             e.to_string(),
             "t.csv:2:1: row has 1 features, earlier rows have 2"
         );
+    }
+
+    #[test]
+    fn square_images() {
+        let r = parse_image("1,2,3,4,a\n5,6,7,8,b\n", "i.csv").unwrap();
+        assert_eq!(r.shape, Some(vec![2, 2, 1]));
+        let e = parse_image("\n1,2,3,a\n", "i.csv").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "i.csv:2:1: an image row has S×S pixel columns before the label, this one has 3"
+        );
+        let e = parse_digits("1,2,3,4,a\n", "d.csv").unwrap_err();
+        assert!(e.to_string().contains("64 pixels, this one has 4"), "{e}");
     }
 }

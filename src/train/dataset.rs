@@ -17,7 +17,7 @@
 //!    (`std_c = 1` if it is 0). Missing values (`?`) and padding are then set to 0,
 //!    i.e. to the training mean of their channel.
 
-use super::csv::{parse_csv, parse_digits};
+use super::csv::{parse_csv, parse_digits, parse_image};
 use super::ts::parse_ts;
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use rand::seq::SliceRandom;
@@ -121,20 +121,27 @@ pub enum DataKind {
     Csv,
     /// 8×8 digits CSV as `[8, 8, 1]` images.
     Digits,
+    /// Square grey-scale images as CSV rows of `S × S` pixels then the label
+    /// (`[S, S, 1]`; e.g. MNIST's 784 pixels → `[28, 28, 1]`).
+    Image,
 }
 
 impl DataKind {
-    /// Guesses from the file name: `.ts` → `Ts`, a name containing `digits` → `Digits`,
-    /// anything else → `Csv`.
+    /// Guesses from the file name (a `.gz` suffix is ignored): `.ts` → `Ts`, a name
+    /// containing `digits` → `Digits`, one containing `mnist` → `Image`, anything else
+    /// → `Csv`.
     pub fn from_path(path: &Path) -> DataKind {
-        let name = path.to_string_lossy().to_ascii_lowercase();
-        if name.ends_with(".ts") {
-            DataKind::Ts
-        } else if path
+        let file = path
             .file_name()
-            .is_some_and(|f| f.to_string_lossy().contains("digits"))
-        {
+            .map(|f| f.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let file = file.strip_suffix(".gz").unwrap_or(&file);
+        if file.ends_with(".ts") {
+            DataKind::Ts
+        } else if file.contains("digits") {
             DataKind::Digits
+        } else if file.contains("mnist") {
+            DataKind::Image
         } else {
             DataKind::Csv
         }
@@ -146,17 +153,43 @@ impl DataKind {
             DataKind::Ts => parse_ts(text, name),
             DataKind::Csv => parse_csv(text, name),
             DataKind::Digits => parse_digits(text, name),
+            DataKind::Image => parse_image(text, name),
         }
     }
 
-    /// Reads and parses a file.
+    /// Reads and parses a file (gzip-compressed files are decompressed, see
+    /// [`decode_text`]).
     pub fn load(self, path: &Path) -> Result<RawSet, DataError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-            path: path.display().to_string(),
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+            path: name.clone(),
             source,
         })?;
-        self.parse(&text, &path.display().to_string())
+        self.parse(&decode_text(bytes, &name)?, &name)
     }
+}
+
+/// The text of a data file's bytes: gzip streams (magic `1f 8b`) are decompressed,
+/// then the bytes must be UTF-8. `name` names the file in errors.
+pub fn decode_text(bytes: Vec<u8>, name: &str) -> Result<String, DataError> {
+    let io = |source: std::io::Error| DataError::Io {
+        path: name.to_string(),
+        source,
+    };
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(bytes.len() * 4);
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out)
+            .map_err(io)?;
+        out
+    } else {
+        bytes
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.utf8_error(),
+        ))
+    })
 }
 
 /// Fixed-shape, standardised samples with class indices.

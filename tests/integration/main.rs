@@ -3,6 +3,7 @@
 mod cli_support;
 
 mod cost;
+mod distribution;
 mod docs;
 mod foundation;
 mod integrated;

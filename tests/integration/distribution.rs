@@ -1,0 +1,167 @@
+//! Issue 12, distribution that pays: the bundled capacity-bound datasets (MNIST-5k,
+//! MNIST-1D), canonical genomes, the flagship scenarios and the warm start.
+
+use crate::cli_support::repo;
+use distrinas::train::{DataKind, SplitOptions, Splits};
+use sha2::{Digest, Sha256};
+
+/// SHA-256 of the shipped files, as listed in data/README.md.
+const CHECKSUMS: &[(&str, &str)] = &[
+    (
+        "data/MNIST1D/MNIST1D_TRAIN.ts",
+        "e3fd8edf3c4f2c36604fe2a308a85dbc8bf57ac7b3d6ea69ccaea50849a03e80",
+    ),
+    (
+        "data/MNIST1D/MNIST1D_TEST.ts",
+        "1bfa66d40f4d73924d461d1789e4a5887e581ffbfe4a14ac42d00bfdbbed829a",
+    ),
+    (
+        "data/mnist/mnist_5k_train.csv.gz",
+        "5556af44d4c851971f94400c0f6431bafef68fa089797a5a4f8973e3334d5471",
+    ),
+    (
+        "data/mnist/mnist_5k_test.csv.gz",
+        "838a3f70aa5b0c5d8cd0c6f7fefae7390eb29425bab5f16f4acf75afce76b4ff",
+    ),
+];
+
+#[test]
+fn shipped_files_match_their_checksums_and_the_readme() {
+    let readme = std::fs::read_to_string(repo("data/README.md")).unwrap();
+    for (path, sum) in CHECKSUMS {
+        let bytes = std::fs::read(repo(path)).unwrap();
+        let got: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(&got, sum, "{path} changed");
+        assert!(
+            readme.contains(sum),
+            "data/README.md does not list {path}'s sha256"
+        );
+    }
+}
+
+fn class_counts(labels: &[usize], classes: usize) -> Vec<usize> {
+    let mut c = vec![0; classes];
+    for &l in labels {
+        c[l] += 1;
+    }
+    c
+}
+
+/// Counts, shapes and value sums computed independently with numpy
+/// (`np.loadtxt` of the decompressed CSV; a plain float parse of the `.ts` rows).
+#[test]
+fn mnist_5k_loads_as_28x28_images_with_the_stratified_split() {
+    let kind = DataKind::from_path(&repo("data/mnist/mnist_5k_train.csv.gz"));
+    assert_eq!(kind, DataKind::Image);
+    for (path, n, pixel_sum, first_row_sum) in [
+        (
+            "data/mnist/mnist_5k_train.csv.gz",
+            4000,
+            104_816_604u64,
+            31_095u64,
+        ),
+        ("data/mnist/mnist_5k_test.csv.gz", 1000, 26_450_498, 36_507),
+    ] {
+        let raw = kind.load(&repo(path)).unwrap();
+        assert_eq!(raw.cases.len(), n, "{path}");
+        assert_eq!(raw.shape, Some(vec![28, 28, 1]));
+        let sum: f64 = raw
+            .cases
+            .iter()
+            .flat_map(|c| &c.values)
+            .map(|&v| v as f64)
+            .sum();
+        assert_eq!(sum as u64, pixel_sum, "{path}");
+        let first: f64 = raw.cases[0].values.iter().map(|&v| v as f64).sum();
+        assert_eq!(first as u64, first_row_sum, "{path}");
+        let max = raw
+            .cases
+            .iter()
+            .flat_map(|c| &c.values)
+            .fold(0f32, |a, &v| a.max(v));
+        assert_eq!(max, 255.0);
+    }
+    let s = Splits::load(
+        DataKind::Image,
+        &repo("data/mnist/mnist_5k_train.csv.gz"),
+        Some(&repo("data/mnist/mnist_5k_test.csv.gz")),
+        &SplitOptions {
+            validation_fraction: 0.2,
+            seed: 42,
+            length: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(s.input_shape, vec![28, 28, 1]);
+    assert_eq!(s.num_classes(), 10);
+    // 400 training images per class, 80 of each go to validation; 100 per class in test.
+    assert_eq!(class_counts(s.val.labels(), 10), vec![80; 10]);
+    assert_eq!(class_counts(s.train.labels(), 10), vec![320; 10]);
+    let test = s.test.as_ref().unwrap();
+    assert_eq!(class_counts(test.labels(), 10), vec![100; 10]);
+    assert_eq!(s.train.x.shape(), &[3200, 28, 28, 1]);
+}
+
+#[test]
+fn mnist_1d_loads_as_40_step_series() {
+    let train = DataKind::Ts
+        .load(&repo("data/MNIST1D/MNIST1D_TRAIN.ts"))
+        .unwrap();
+    let test = DataKind::Ts
+        .load(&repo("data/MNIST1D/MNIST1D_TEST.ts"))
+        .unwrap();
+    for (set, n, sum, first, last) in [
+        (
+            &train,
+            4000,
+            -51.787_478_f64,
+            -0.332_005_68_f32,
+            -0.890_166_4_f32,
+        ),
+        (&test, 1000, 51.787_476, -0.078_770_78, 0.346_132_87),
+    ] {
+        assert_eq!(set.cases.len(), n);
+        assert!(set.cases.iter().all(|c| c.len == 40));
+        assert_eq!(set.channels, 1);
+        let s: f64 = set
+            .cases
+            .iter()
+            .flat_map(|c| &c.values)
+            .map(|&v| v as f64)
+            .sum();
+        assert!((s - sum).abs() < 1e-3, "{s} vs {sum}");
+        assert_eq!(set.cases[0].values[0], first);
+        assert_eq!(set.cases[0].values[39], last);
+        assert_eq!(set.cases[0].label, "2");
+    }
+    let s = Splits::new(
+        &train,
+        Some(&test),
+        &SplitOptions {
+            validation_fraction: 0.2,
+            seed: 1,
+            length: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(s.input_shape, vec![40, 1]);
+    let labels: Vec<usize> = s
+        .train
+        .labels()
+        .iter()
+        .chain(s.val.labels())
+        .copied()
+        .collect();
+    assert_eq!(
+        class_counts(&labels, 10),
+        vec![398, 396, 411, 394, 394, 402, 401, 404, 402, 398]
+    );
+    assert_eq!(
+        class_counts(s.test.as_ref().unwrap().labels(), 10),
+        vec![102, 104, 89, 106, 106, 98, 99, 96, 98, 102]
+    );
+    assert_eq!(s.val.len(), 800);
+}
