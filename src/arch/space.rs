@@ -536,7 +536,7 @@ fn pick_device<R: Rng + ?Sized>(ctx: &SpaceContext, near: Option<usize>, rng: &m
 impl CandidateGenome {
     /// A random candidate: random network, `0..=min(max_cuts, L - 1)` distinct random
     /// cuts, partition 0 on a random device and each next partition preferably on a
-    /// neighbour of the previous one.
+    /// neighbour of the previous one; then made canonical (see [`Self::repair`]).
     pub fn random<R: Rng + ?Sized>(ctx: &SpaceContext, rng: &mut R) -> Self {
         let net = NetGenome::random(&ctx.space, rng);
         let layers = net.decode(&ctx.input, ctx.classes).layers.len();
@@ -551,7 +551,9 @@ impl CandidateGenome {
             let near = if p == 0 { None } else { Some(map[p - 1]) };
             map.push(pick_device(ctx, near, rng));
         }
-        CandidateGenome { net, cuts, map }
+        let mut g = CandidateGenome { net, cuts, map };
+        g.repair(ctx);
+        g
     }
 
     /// Number of layers of the decoded network.
@@ -580,8 +582,10 @@ impl CandidateGenome {
     /// Brings cuts and map back to validity after the network changed: each cut is
     /// kept with the device of the partition it opens; cuts outside `1..L` are dropped,
     /// duplicates merged (first device kept), at most `max_cuts` kept; a missing map
-    /// entry repeats the previous device; out-of-range device indices wrap. Never
-    /// panics.
+    /// entry repeats the previous device; out-of-range device indices wrap. Finally the
+    /// genome is made canonical: a cut whose two partitions run on the same device is
+    /// removed (the partitions merge), so no two consecutive map entries are equal.
+    /// Never panics.
     pub fn repair(&mut self, ctx: &SpaceContext) {
         let layers = self.layers(ctx);
         let nd = ctx.devices.len();
@@ -597,13 +601,17 @@ impl CandidateGenome {
         pairs.sort_by_key(|p| p.0);
         pairs.dedup_by_key(|p| p.0);
         pairs.truncate(ctx.space.max_cuts);
+        // Canonical form: a cut between two partitions on one device is no cut.
+        let mut prev = first;
+        pairs.retain(|&(_, d)| std::mem::replace(&mut prev, d) != d);
         self.cuts = pairs.iter().map(|p| p.0).collect();
         self.map = std::iter::once(first)
             .chain(pairs.iter().map(|p| p.1))
             .collect();
     }
 
-    /// `true` when the network is within the space and cuts/map are valid for it.
+    /// `true` when the network is within the space and cuts/map are valid for it and
+    /// canonical (no two consecutive partitions on one device).
     pub fn is_valid(&self, ctx: &SpaceContext) -> bool {
         let layers = self.layers(ctx);
         self.net.is_within(&ctx.space)
@@ -612,6 +620,7 @@ impl CandidateGenome {
             && self.cuts.iter().all(|&c| c >= 1 && c < layers)
             && self.map.len() == self.cuts.len() + 1
             && self.map.iter().all(|&d| d < ctx.devices.len())
+            && self.map.windows(2).all(|w| w[0] != w[1])
     }
 
     /// One random change: half the time the network (see [`NetGenome::mutate`]; cuts
@@ -646,8 +655,13 @@ impl CandidateGenome {
                 if let Some(&c) = free.choose(rng) {
                     let at = self.cuts.partition_point(|&x| x < c);
                     self.cuts.insert(at, c);
+                    // The new partition goes to another device than the one it is
+                    // cut from (on the same device the cut would merge away).
                     let near = self.map[at];
-                    let d = pick_device(ctx, Some(near), rng);
+                    let mut d = pick_device(ctx, Some(near), rng);
+                    if d == near && ctx.devices.len() > 1 {
+                        d = (near + rng.random_range(1..ctx.devices.len())) % ctx.devices.len();
+                    }
                     self.map.insert(at + 1, d);
                 }
             }
@@ -807,6 +821,60 @@ mod tests {
         assert_eq!(g.cuts, vec![1, 3]);
         assert_eq!(g.map, vec![1, 0, 2]);
         assert!(g.is_valid(&cx));
+    }
+
+    #[test]
+    fn same_device_cuts_merge() {
+        let cx = ctx(vec![100, 6]);
+        let net = NetGenome {
+            blocks: vec![conv(8, BlockKind::Conv), conv(8, BlockKind::Conv)],
+            dense_units: 0,
+        };
+        // 6 layers; a→a→b: the first cut goes, a→b→b: the second goes; a→a→a: none left.
+        for (map, cuts, want_cuts, want_map) in [
+            (vec![0, 0, 1], vec![1, 3], vec![3], vec![0, 1]),
+            (vec![0, 1, 1], vec![1, 3], vec![1], vec![0, 1]),
+            (vec![2, 2, 2], vec![1, 3], vec![], vec![2]),
+            (vec![0, 1, 0], vec![1, 3], vec![1, 3], vec![0, 1, 0]),
+        ] {
+            let mut g = CandidateGenome {
+                net: net.clone(),
+                cuts,
+                map,
+            };
+            g.repair(&cx);
+            assert_eq!((g.cuts.clone(), g.map.clone()), (want_cuts, want_map));
+            assert!(g.is_valid(&cx));
+        }
+        // `is_valid` rejects a non-canonical genome.
+        let g = CandidateGenome {
+            net,
+            cuts: vec![2],
+            map: vec![1, 1],
+        };
+        assert!(!g.is_valid(&cx));
+    }
+
+    #[test]
+    fn single_device_space_never_cuts() {
+        let mut cx = ctx(vec![40, 1]);
+        cx.space.max_cuts = 0;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut pop: Vec<CandidateGenome> = (0..10)
+            .map(|_| CandidateGenome::random(&cx, &mut rng))
+            .collect();
+        let mut devices = std::collections::BTreeSet::new();
+        for step in 0..300 {
+            let i = step % pop.len();
+            let j = (step * 3 + 1) % pop.len();
+            let mut child = CandidateGenome::crossover(&pop[i], &pop[j], &cx, &mut rng);
+            child.mutate(&cx, &mut rng);
+            assert!(child.cuts.is_empty() && child.map.len() == 1, "{child:?}");
+            devices.insert(child.map[0]);
+            pop[i] = child;
+        }
+        // ... but still explores every device.
+        assert_eq!(devices.len(), 3);
     }
 
     #[test]
