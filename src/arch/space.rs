@@ -20,7 +20,7 @@
 use super::{Arch, Layer, Padding, Shape};
 use crate::network::Network;
 use crate::partition::Candidate;
-use crate::scenario::{BlockKind, PoolKind, SearchSpace};
+use crate::scenario::{BlockKind, DType, PoolKind, SearchSpace};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -91,6 +91,9 @@ pub struct SpaceContext {
     pub devices: Vec<String>,
     /// Neighbours of each device index in the topology.
     pub adjacency: Vec<Vec<usize>>,
+    /// Flash budget of each device and the deployment dtype, for the flash-balancing
+    /// cut operator (`None`: the operator is off).
+    pub flash: Option<(Vec<u64>, DType)>,
 }
 
 impl SpaceContext {
@@ -151,16 +154,29 @@ impl SpaceContext {
             classes,
             devices,
             adjacency,
+            flash: None,
         })
     }
 
-    /// Context whose devices and adjacency come from `network`'s topology.
+    /// Turns on the flash-balancing cut operator with each device's flash budget (by
+    /// device index) and the deployment dtype.
+    pub fn with_flash_budgets(mut self, budgets: Vec<u64>, dtype: DType) -> Self {
+        if budgets.len() == self.devices.len() {
+            self.flash = Some((budgets, dtype));
+        }
+        self
+    }
+
+    /// Context whose devices, adjacency and flash budgets come from `network` (the
+    /// flash-balancing operator costs layers in `dtype`).
     pub fn from_network(
         space: SearchSpace,
         input: Shape,
         classes: usize,
         network: &Network,
+        dtype: DType,
     ) -> Result<Self, SpaceError> {
+        let budgets = network.devices.iter().map(|d| d.flash_bytes).collect();
         let devices = network.devices.iter().map(|d| d.id.clone()).collect();
         let mut adjacency = vec![Vec::new(); network.devices.len()];
         for l in &network.links {
@@ -171,7 +187,7 @@ impl SpaceContext {
             a.sort_unstable();
             a.dedup();
         }
-        Self::new(space, input, classes, devices, adjacency)
+        Ok(Self::new(space, input, classes, devices, adjacency)?.with_flash_budgets(budgets, dtype))
     }
 }
 
@@ -511,6 +527,47 @@ fn relocate(
         .collect()
 }
 
+/// Cut points that split layers of flash `flash[0..L]` into `caps.len()` consecutive,
+/// non-empty partitions minimising the largest `partition flash / caps[i]`; returns
+/// that ratio and the cuts (layer indices in `1..L`). `None` when there are more
+/// partitions than layers. Exact dynamic programme, O(partitions × L²).
+pub fn balanced_cuts(flash: &[u64], caps: &[u64]) -> Option<(f64, Vec<usize>)> {
+    let (l, p) = (flash.len(), caps.len());
+    if p == 0 || p > l {
+        return None;
+    }
+    let mut prefix = vec![0u64; l + 1];
+    for (i, f) in flash.iter().enumerate() {
+        prefix[i + 1] = prefix[i] + f;
+    }
+    let ratio = |a: usize, b: usize, cap: u64| (prefix[b] - prefix[a]) as f64 / cap as f64;
+    // best[i][j]: the first i + 1 partitions cover layers 0..j; from[i][j]: where the
+    // last of them starts.
+    let mut best = vec![vec![f64::INFINITY; l + 1]; p];
+    let mut from = vec![vec![0usize; l + 1]; p];
+    for j in 1..=l {
+        best[0][j] = ratio(0, j, caps[0]);
+    }
+    for i in 1..p {
+        for j in i + 1..=l {
+            for k in i..j {
+                let v = best[i - 1][k].max(ratio(k, j, caps[i]));
+                if v < best[i][j] {
+                    best[i][j] = v;
+                    from[i][j] = k;
+                }
+            }
+        }
+    }
+    let mut cuts = vec![0; p - 1];
+    let mut j = l;
+    for i in (1..p).rev() {
+        j = from[i][j];
+        cuts[i - 1] = j;
+    }
+    Some((best[p - 1][l], cuts))
+}
+
 /// A full candidate genome: network, cut points (layer indices of the decoded network)
 /// and the device index of every partition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -531,6 +588,32 @@ fn pick_device<R: Rng + ?Sized>(ctx: &SpaceContext, near: Option<usize>, rng: &m
         }
     }
     rng.random_range(0..ctx.devices.len())
+}
+
+/// A device for a new partition after one on `prev`: an unused neighbour of `prev`, else
+/// any unused device, else any device other than `prev` (or `prev` when it is the only
+/// one).
+fn pick_new_device<R: Rng + ?Sized>(
+    ctx: &SpaceContext,
+    prev: usize,
+    used: &[usize],
+    rng: &mut R,
+) -> usize {
+    let n = ctx.devices.len();
+    let fresh: Vec<usize> = ctx.adjacency[prev]
+        .iter()
+        .copied()
+        .filter(|d| !used.contains(d))
+        .collect();
+    if let Some(&d) = fresh.choose(rng) {
+        return d;
+    }
+    let unused: Vec<usize> = (0..n).filter(|d| !used.contains(d)).collect();
+    if let Some(&d) = unused.choose(rng) {
+        return d;
+    }
+    let other: Vec<usize> = (0..n).filter(|&d| d != prev).collect();
+    other.choose(rng).copied().unwrap_or(prev)
 }
 
 impl CandidateGenome {
@@ -624,13 +707,15 @@ impl CandidateGenome {
     }
 
     /// One random change: half the time the network (see [`NetGenome::mutate`]; cuts
-    /// follow the blocks they sit in), else move, add or remove a cut, or remap a
-    /// partition (to a topology neighbour of its device with probability 3/4). Always
-    /// leaves a valid genome.
+    /// follow the blocks they sit in), else (1/10 each) move, add or remove a cut, remap
+    /// a partition (to a topology neighbour of its device with probability 3/4), or
+    /// re-place the cuts to balance flash ([`Self::balance`]; a remap when the
+    /// context has no flash budgets). Always leaves a valid genome.
     pub fn mutate<R: Rng + ?Sized>(&mut self, ctx: &SpaceContext, rng: &mut R) {
         let layers = self.layers(ctx);
-        match rng.random_range(0..8u32) {
-            0..=3 => {
+        match rng.random_range(0..10u32) {
+            9 if ctx.flash.is_some() && ctx.space.max_cuts > 0 => self.balance(ctx, rng),
+            0..=4 => {
                 let old = self.net.block_starts(&ctx.input, ctx.classes);
                 let change = self.net.mutate(&ctx.space, rng);
                 let (arch, new) = self.net.decode_with_starts(&ctx.input, ctx.classes);
@@ -642,7 +727,7 @@ impl CandidateGenome {
                 };
                 self.cuts = relocate(&self.cuts, &old, &new, arch.layers.len(), to, gone);
             }
-            4 if !self.cuts.is_empty() => {
+            5 if !self.cuts.is_empty() => {
                 let i = rng.random_range(0..self.cuts.len());
                 let lo = if i == 0 { 1 } else { self.cuts[i - 1] + 1 };
                 let hi = self.cuts.get(i + 1).copied().unwrap_or(layers);
@@ -650,7 +735,7 @@ impl CandidateGenome {
                     self.cuts[i] = rng.random_range(lo..hi);
                 }
             }
-            5 if self.cuts.len() < ctx.space.max_cuts && self.cuts.len() + 1 < layers => {
+            6 if self.cuts.len() < ctx.space.max_cuts && self.cuts.len() + 1 < layers => {
                 let free: Vec<usize> = (1..layers).filter(|c| !self.cuts.contains(c)).collect();
                 if let Some(&c) = free.choose(rng) {
                     let at = self.cuts.partition_point(|&x| x < c);
@@ -665,7 +750,7 @@ impl CandidateGenome {
                     self.map.insert(at + 1, d);
                 }
             }
-            6 if !self.cuts.is_empty() => {
+            7 if !self.cuts.is_empty() => {
                 let i = rng.random_range(0..self.cuts.len());
                 self.cuts.remove(i);
                 self.map.remove(i + 1);
@@ -676,6 +761,44 @@ impl CandidateGenome {
             }
         }
         self.repair(ctx);
+    }
+
+    /// Re-places the cuts so that the network's flash fits the devices: for 1, 2, ...
+    /// up to `max_cuts + 1` partitions (the current devices first, then new ones, each
+    /// preferably an unused topology neighbour of the previous partition's device), the
+    /// cuts that minimise the largest flash / budget ratio ([`balanced_cuts`]); the
+    /// fewest partitions that fit are kept, or the best ratio when none fits. No-op
+    /// without flash budgets in the context.
+    pub fn balance<R: Rng + ?Sized>(&mut self, ctx: &SpaceContext, rng: &mut R) {
+        let Some((budgets, dtype)) = &ctx.flash else {
+            return;
+        };
+        let Ok(costs) = super::cost::layer_costs(&self.arch(ctx), *dtype) else {
+            return;
+        };
+        let flash: Vec<u64> = costs.iter().map(|c| c.flash_bytes).collect();
+        let mut map = self.map.clone();
+        let mut best: Option<(f64, Vec<usize>, usize)> = None;
+        for p in 1..=(ctx.space.max_cuts + 1).min(flash.len()) {
+            if map.len() < p {
+                let prev = map[p - 2];
+                map.push(pick_new_device(ctx, prev, &map, rng));
+            }
+            let caps: Vec<u64> = map[..p].iter().map(|&d| budgets[d]).collect();
+            if let Some((ratio, cuts)) = balanced_cuts(&flash, &caps) {
+                if best.as_ref().is_none_or(|b| ratio < b.0) {
+                    best = Some((ratio, cuts, p));
+                }
+                if ratio <= 1.0 {
+                    break;
+                }
+            }
+        }
+        if let Some((_, cuts, p)) = best {
+            self.cuts = cuts;
+            map.truncate(p);
+            self.map = map;
+        }
     }
 
     /// Crossover: network by [`NetGenome::crossover`]; the cuts of one parent (chosen
@@ -853,6 +976,84 @@ mod tests {
             map: vec![1, 1],
         };
         assert!(!g.is_valid(&cx));
+    }
+
+    #[test]
+    fn balanced_cuts_by_hand_and_by_enumeration() {
+        // [4, 1, 1, 4] in two budgets of 5: 4+1 | 1+4.
+        assert_eq!(balanced_cuts(&[4, 1, 1, 4], &[5, 5]), Some((1.0, vec![2])));
+        // Budgets 10 and 5: 6/10 | 4/5 beats 5/10 | 5/5.
+        assert_eq!(balanced_cuts(&[4, 1, 1, 4], &[10, 5]), Some((0.8, vec![3])));
+        // Three partitions of 5: 4 | 1+1 | 4.
+        assert_eq!(balanced_cuts(&[4, 1, 1, 4], &[5, 5, 5]), Some((0.8, vec![1, 3])));
+        assert_eq!(balanced_cuts(&[4, 1], &[5, 5, 5]), None);
+        assert_eq!(balanced_cuts(&[7], &[2]), Some((3.5, vec![])));
+        // Against every placement of two cuts on random layer sizes and budgets.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..200 {
+            let l = rng.random_range(3..12);
+            let f: Vec<u64> = (0..l).map(|_| rng.random_range(1..100)).collect();
+            let caps: Vec<u64> = (0..3).map(|_| rng.random_range(50..300)).collect();
+            let sum = |a: usize, b: usize| f[a..b].iter().sum::<u64>() as f64;
+            let mut want = f64::INFINITY;
+            for a in 1..l {
+                for b in a + 1..l {
+                    let r = (sum(0, a) / caps[0 ] as f64)
+                        .max(sum(a, b) / caps[1] as f64)
+                        .max(sum(b, l) / caps[2] as f64);
+                    want = want.min(r);
+                }
+            }
+            let (got, cuts) = balanced_cuts(&f, &caps).unwrap();
+            assert_eq!(got, want, "{f:?} {caps:?}");
+            let (a, b) = (cuts[0], cuts[1]);
+            assert!(0 < a && a < b && b < l);
+            let r = (sum(0, a) / caps[0] as f64)
+                .max(sum(a, b) / caps[1] as f64)
+                .max(sum(b, l) / caps[2] as f64);
+            assert_eq!(r, got);
+        }
+    }
+
+    #[test]
+    fn balance_spreads_a_network_over_the_devices_it_needs() {
+        // Four blocks of 16 channels (a 16→16 convolution is 768 weights + 16 int32
+        // biases + 2 × 16 × 12 B of quantisation + 64 B = 1,280 B) on devices with 2 KB
+        // of flash: two devices cannot hold the ~5 KB, the balance op cuts it so that
+        // every partition fits, on three distinct devices.
+        let cx = ctx(vec![40, 1]).with_flash_budgets(vec![2048; 3], DType::Int8);
+        let mut g = CandidateGenome {
+            net: NetGenome {
+                blocks: vec![conv(16, BlockKind::Conv); 4],
+                dense_units: 0,
+            },
+            cuts: vec![],
+            map: vec![1],
+        };
+        let arch = g.arch(&cx);
+        let costs = crate::arch::cost::layer_costs(&arch, DType::Int8).unwrap();
+        let total: u64 = costs.iter().map(|c| c.flash_bytes).sum();
+        assert_eq!(costs[2].flash_bytes, 1280);
+        assert!(total > 2 * 2048 && total <= 3 * 2048, "{total}");
+        g.balance(&cx, &mut ChaCha8Rng::seed_from_u64(1));
+        assert!(g.is_valid(&cx), "{g:?}");
+        assert_eq!(g.map.len(), 3, "{g:?}");
+        let mut distinct = g.map.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 3);
+        assert_eq!(g.map[0], 1, "the first partition keeps its device");
+        let ranges = crate::partition::partition_ranges(&g.cuts, costs.len());
+        for r in ranges {
+            let f: u64 = costs[r].iter().map(|c| c.flash_bytes).sum();
+            assert!(f <= 2048, "{f}");
+        }
+        // A network that fits one device collapses back to one partition.
+        let mut small = g.clone();
+        small.net.blocks = vec![conv(8, BlockKind::Conv)];
+        small.repair(&cx);
+        small.balance(&cx, &mut ChaCha8Rng::seed_from_u64(1));
+        assert_eq!((small.cuts.len(), small.map.clone()), (0, vec![1]));
     }
 
     #[test]

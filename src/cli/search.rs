@@ -49,6 +49,11 @@ pub struct SearchArgs {
     /// `search.final_epochs`; 0 skips final training, e.g. when only comparing HV).
     #[arg(long)]
     pub final_epochs: Option<usize>,
+    /// Restrict every candidate to one device (no cuts): the single-device NAS
+    /// baseline, as `space.max_cuts: 0` in the scenario. The default output folder
+    /// becomes `runs/<scenario>-single-<seed>`.
+    #[arg(long)]
+    pub single_device: bool,
     /// Continue the run checkpointed in the output folder.
     #[arg(long)]
     pub resume: bool,
@@ -59,16 +64,20 @@ pub struct SearchArgs {
 
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
-    let loaded = match &args.scenario {
+    let mut loaded = match &args.scenario {
         Some(p) => Scenario::load(p)?,
         None => Scenario::embedded_quickstart(),
     };
+    if args.single_device {
+        loaded.scenario.space.max_cuts = 0;
+    }
     let s = &loaded.scenario;
     let seed = args.seed.unwrap_or(s.seed);
+    let mode = if args.single_device { "-single" } else { "" };
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{seed}", s.name)));
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}{mode}-{seed}", s.name)));
     let mut opts = SearchOptions::from_scenario(s, out.clone());
     opts.seed = seed;
     opts.resume = args.resume;

@@ -99,6 +99,7 @@ impl CandidateProblem {
             ctx.splits.input_shape.clone(),
             ctx.splits.num_classes(),
             &ctx.network,
+            ctx.scenario.dtype,
         )?;
         let s = &ctx.scenario.search;
         let mut p = CandidateProblem {

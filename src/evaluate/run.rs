@@ -110,6 +110,8 @@ pub struct FrontEntry {
 pub struct Outcome {
     pub scenario: String,
     pub seed: u64,
+    /// `space.max_cuts` of the run (0: the single-device baseline).
+    pub max_cuts: usize,
     pub algorithm: String,
     pub objective_names: Vec<String>,
     pub front: Vec<FrontEntry>,
@@ -360,6 +362,7 @@ pub fn run_search(
     Ok(Outcome {
         scenario: loaded.scenario.name.clone(),
         seed: opts.seed,
+        max_cuts: loaded.scenario.space.max_cuts,
         algorithm: opts.algorithm.name().to_string(),
         objective_names: names,
         front,

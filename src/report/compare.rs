@@ -4,7 +4,7 @@
 
 use super::normalise::{non_dominated, Normalisation};
 use super::plot::{line_plot, Series};
-use super::run::{history_rows, normalised_hv, Run};
+use super::run::{history_rows, normalised_hv, FrontMember, Run, RunResults};
 use super::{write_file, Indicators, ReportError};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -34,6 +34,163 @@ pub struct RunComparison {
     pub seconds_to_target: Option<f64>,
     /// (evaluations, best-so-far HV) per generation under the common normalisation.
     pub convergence: Vec<(usize, f64)>,
+    /// `single-device` (`space.max_cuts: 0`) or `distributed`.
+    pub mode: String,
+    /// What the run's feasible front says about distribution.
+    pub distribution: DistributionFigures,
+}
+
+/// Distribution figures of one run's feasible front.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DistributionFigures {
+    /// Best test accuracy (after final training) of a feasible member.
+    pub best_test_accuracy: Option<f64>,
+    /// That member (ties: the lower `EnergyPerInference`, then the id).
+    pub most_accurate: Option<MemberFigures>,
+    /// Feasible members cut across at least two devices.
+    pub split_members: usize,
+    /// Feasible members on one device.
+    pub single_members: usize,
+    /// Most devices any feasible member is cut across.
+    pub max_devices: usize,
+}
+
+/// Deployment figures of one front member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MemberFigures {
+    pub id: String,
+    /// Device of each partition.
+    pub map: Vec<String>,
+    pub params: u64,
+    pub test_accuracy: Option<f64>,
+    pub latency_p95_ms: Option<f64>,
+    pub energy_mj_per_inference: Option<f64>,
+}
+
+/// Mean figures of the runs of one (algorithm, mode) group.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GroupSummary {
+    pub algorithm: String,
+    pub mode: String,
+    pub runs: usize,
+    /// Means over the group's runs (`None` when no run has the figure).
+    pub hypervolume: f64,
+    pub igd: f64,
+    pub best_test_accuracy: Option<f64>,
+    /// Smallest and largest best test accuracy among the runs.
+    pub best_test_accuracy_range: Option<(f64, f64)>,
+    pub latency_p95_ms: Option<f64>,
+    pub energy_mj_per_inference: Option<f64>,
+    pub split_members: f64,
+    pub front_size: f64,
+    /// Most devices any feasible member of any run is cut across.
+    pub max_devices: usize,
+    pub evaluations: f64,
+    pub elapsed_s: f64,
+}
+
+/// The distribution figures of a run's feasible front.
+pub fn distribution_figures(r: &RunResults) -> DistributionFigures {
+    let feasible: Vec<&FrontMember> = r.front.iter().filter(|m| m.feasible).collect();
+    let most = feasible
+        .iter()
+        .filter(|m| m.test_accuracy.is_some())
+        .max_by(|a, b| {
+            let e = |m: &FrontMember| m.energy_mj_per_inference.unwrap_or(f64::INFINITY);
+            a.test_accuracy
+                .partial_cmp(&b.test_accuracy)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| e(b).total_cmp(&e(a)))
+                .then_with(|| b.id.cmp(&a.id))
+        });
+    let split = feasible.iter().filter(|m| m.partitions_count() > 1).count();
+    DistributionFigures {
+        best_test_accuracy: most.and_then(|m| m.test_accuracy),
+        most_accurate: most.map(|m| MemberFigures {
+            id: m.id.clone(),
+            map: m.map.clone(),
+            params: m.params,
+            test_accuracy: m.test_accuracy,
+            latency_p95_ms: m.latency_p95_ms,
+            energy_mj_per_inference: m.energy_mj_per_inference,
+        }),
+        split_members: split,
+        single_members: feasible.len() - split,
+        max_devices: feasible.iter().map(|m| m.partitions_count()).max().unwrap_or(0),
+    }
+}
+
+/// `single-device` when the run's space allowed no cut, else `distributed`.
+pub fn run_mode(r: &RunResults) -> &'static str {
+    if r.max_cuts == Some(0) {
+        "single-device"
+    } else {
+        "distributed"
+    }
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let (mut s, mut n) = (0.0, 0usize);
+    for x in v {
+        s += x;
+        n += 1;
+    }
+    (n > 0).then(|| s / n as f64)
+}
+
+/// Groups runs by (algorithm, mode), in order of first appearance.
+pub fn group_summaries(runs: &[RunComparison]) -> Vec<GroupSummary> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in runs {
+        let k = (r.algorithm.clone(), r.mode.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.into_iter()
+        .map(|(algorithm, mode)| {
+            let g: Vec<&RunComparison> = runs
+                .iter()
+                .filter(|r| r.algorithm == algorithm && r.mode == mode)
+                .collect();
+            let accs: Vec<f64> = g
+                .iter()
+                .filter_map(|r| r.distribution.best_test_accuracy)
+                .collect();
+            let best = |f: fn(&MemberFigures) -> Option<f64>| {
+                mean(
+                    g.iter()
+                        .filter_map(|r| r.distribution.most_accurate.as_ref().and_then(f)),
+                )
+            };
+            GroupSummary {
+                runs: g.len(),
+                hypervolume: mean(g.iter().map(|r| r.hypervolume)).unwrap_or(0.0),
+                igd: mean(g.iter().map(|r| r.igd)).unwrap_or(f64::INFINITY),
+                best_test_accuracy: mean(accs.iter().copied()),
+                best_test_accuracy_range: (!accs.is_empty()).then(|| {
+                    (
+                        accs.iter().copied().fold(f64::INFINITY, f64::min),
+                        accs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    )
+                }),
+                latency_p95_ms: best(|m| m.latency_p95_ms),
+                energy_mj_per_inference: best(|m| m.energy_mj_per_inference),
+                split_members: mean(g.iter().map(|r| r.distribution.split_members as f64))
+                    .unwrap_or(0.0),
+                front_size: mean(g.iter().map(|r| r.front_size as f64)).unwrap_or(0.0),
+                max_devices: g
+                    .iter()
+                    .map(|r| r.distribution.max_devices)
+                    .max()
+                    .unwrap_or(0),
+                evaluations: mean(g.iter().map(|r| r.evaluations as f64)).unwrap_or(0.0),
+                elapsed_s: mean(g.iter().map(|r| r.elapsed_s)).unwrap_or(0.0),
+                algorithm,
+                mode,
+            }
+        })
+        .collect()
 }
 
 /// The comparison of several runs of the same objectives.
@@ -50,6 +207,8 @@ pub struct Comparison {
     /// Size of the non-dominated union of the fronts (IGD's reference front).
     pub reference_front_size: usize,
     pub runs: Vec<RunComparison>,
+    /// Means per (algorithm, mode) group of runs.
+    pub groups: Vec<GroupSummary>,
 }
 
 /// Compares `runs` (label, run) on one normalisation: the union of their feasible
@@ -107,6 +266,8 @@ pub fn compare_runs(
             evaluations_to_target: None,
             seconds_to_target: None,
             convergence: rows.iter().map(|h| (h.evaluations, h.best_hv)).collect(),
+            mode: run_mode(&r.results).to_string(),
+            distribution: distribution_figures(&r.results),
         });
     }
     let best = out.iter().map(|c| c.hypervolume).fold(0.0, f64::max);
@@ -127,6 +288,7 @@ pub fn compare_runs(
         normalisation: norm,
         target_hv: target,
         reference_front_size: reference_front.len(),
+        groups: group_summaries(&out),
         runs: out,
     })
 }
@@ -158,6 +320,55 @@ pub fn comparison_table(c: &Comparison) -> String {
                 .map(|e| e.to_string())
                 .unwrap_or_else(|| "–".into()),
             r.seconds_to_target.map(g4).unwrap_or_else(|| "–".into()),
+        );
+    }
+    let pct = |a: Option<f64>| a.map(|a| format!("{:.1}", 100.0 * a)).unwrap_or("–".into());
+    let opt = |v: Option<f64>| v.map(g4).unwrap_or_else(|| "–".into());
+    let _ = writeln!(
+        s,
+        "\n| run | mode | best test acc % | its map | its p95 ms | its mJ/inference | split members | max devices |\n\
+         |---|---|---|---|---|---|---|---|"
+    );
+    for r in &c.runs {
+        let d = &r.distribution;
+        let m = d.most_accurate.as_ref();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} of {} | {} |",
+            r.label,
+            r.mode,
+            pct(d.best_test_accuracy),
+            m.map(|m| m.map.join(">")).unwrap_or_else(|| "–".into()),
+            opt(m.and_then(|m| m.latency_p95_ms)),
+            opt(m.and_then(|m| m.energy_mj_per_inference)),
+            d.split_members,
+            d.split_members + d.single_members,
+            d.max_devices,
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n| algorithm | mode | runs | mean HV | mean IGD | best test acc % (mean, min–max) | p95 ms of the most accurate | mJ/inference of the most accurate | split members | front | max devices |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for g in &c.groups {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {}{} | {} | {} | {:.1} | {:.1} | {} |",
+            g.algorithm,
+            g.mode,
+            g.runs,
+            g4(g.hypervolume),
+            g4(g.igd),
+            pct(g.best_test_accuracy),
+            g.best_test_accuracy_range
+                .map(|(a, b)| format!(" ({:.1}–{:.1})", 100.0 * a, 100.0 * b))
+                .unwrap_or_default(),
+            opt(g.latency_p95_ms),
+            opt(g.energy_mj_per_inference),
+            g.split_members,
+            g.front_size,
+            g.max_devices,
         );
     }
     s

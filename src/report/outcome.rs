@@ -32,6 +32,12 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             devices: f.info.devices.clone(),
             val_accuracy: f.val_accuracy,
             test_accuracy: f.test_accuracy,
+            latency_p95_ms: f.info.at_search.as_ref().and_then(|a| a.latency_p95_ms),
+            energy_mj_per_inference: f
+                .info
+                .at_search
+                .as_ref()
+                .and_then(|a| a.energy_mj_per_inference),
             candidate_file: format!("candidates/{}.ron", f.id),
         })
         .collect();
@@ -40,6 +46,7 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             scenario: o.scenario.clone(),
             seed: o.seed,
             algorithm: o.algorithm.clone(),
+            max_cuts: Some(o.max_cuts),
             objective_names: o.objective_names.clone(),
             front,
             generations: o.generations,

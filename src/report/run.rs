@@ -33,6 +33,10 @@ pub struct RunResults {
     pub seed: u64,
     /// Search algorithm (`spea2`, `nsga2`, `random`, `aging`).
     pub algorithm: String,
+    /// `space.max_cuts` of the run: 0 is the single-device baseline (`search
+    /// --single-device`). `None` in files of older versions.
+    #[serde(default)]
+    pub max_cuts: Option<usize>,
     /// Objective names in search order (`ValLoss`, `LatencyP95`, ...); every member's
     /// `objectives` map has these keys.
     pub objective_names: Vec<String>,
@@ -82,6 +86,13 @@ pub struct FrontMember {
     pub val_accuracy: Option<f64>,
     /// Test accuracy after final training (fraction).
     pub test_accuracy: Option<f64>,
+    /// Simulated p95 end-to-end latency at search time, ms (whatever the objectives).
+    #[serde(default)]
+    pub latency_p95_ms: Option<f64>,
+    /// Simulated inference energy per request at search time (compute + radio, the
+    /// `EnergyPerInference` definition), mJ.
+    #[serde(default)]
+    pub energy_mj_per_inference: Option<f64>,
     /// Candidate file, relative to the run folder (`candidates/<id>.ron`).
     pub candidate_file: String,
 }
@@ -119,6 +130,12 @@ pub struct RunInfo {
 }
 
 impl FrontMember {
+    /// Number of partitions (devices the network is cut across; consecutive
+    /// partitions never share a device).
+    pub fn partitions_count(&self) -> usize {
+        self.cuts.len() + 1
+    }
+
     /// Objective values in `names` order (NaN for a missing name).
     pub fn values(&self, names: &[String]) -> Vec<f64> {
         names

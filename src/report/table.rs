@@ -169,6 +169,7 @@ mod tests {
             val_accuracy: Some(0.9),
             test_accuracy: None,
             candidate_file: "candidates/c01.ron".into(),
+            ..Default::default()
         }
     }
 
