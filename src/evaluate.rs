@@ -14,4 +14,5 @@ pub mod problem;
 pub mod run;
 pub mod simulation;
 pub mod summary;
+pub mod warm;
 pub mod whatif;

@@ -36,8 +36,7 @@ mod table;
 
 pub use compare::{
     compare_runs, comparison_table, distribution_figures, group_summaries, run_mode,
-    write_comparison, Comparison, DistributionFigures, GroupSummary, MemberFigures,
-    RunComparison,
+    write_comparison, Comparison, DistributionFigures, GroupSummary, MemberFigures, RunComparison,
 };
 pub use normalise::{knee_index, non_dominated, Normalisation, REFERENCE_POINT};
 pub use outcome::{run_from_outcome, write_candidates};

@@ -187,7 +187,10 @@ impl SpaceContext {
             a.sort_unstable();
             a.dedup();
         }
-        Ok(Self::new(space, input, classes, devices, adjacency)?.with_flash_budgets(budgets, dtype))
+        Ok(
+            Self::new(space, input, classes, devices, adjacency)?
+                .with_flash_budgets(budgets, dtype),
+        )
     }
 }
 
@@ -368,6 +371,139 @@ impl NetGenome {
             },
             starts,
         )
+    }
+
+    /// The genome whose [`NetGenome::decode`] is `arch` (and the number of classes of
+    /// its head), if `arch` is built from this space's blocks: `Conv`, `Separable` and
+    /// `Residual` blocks with `Same` padding, each optionally followed by a 2-wide
+    /// pool, then `GlobalAvgPool → [Dense(u) → ReLU] → Dense(classes)`. `None` for any
+    /// other network. Used to warm-start a search from existing networks.
+    pub fn from_arch(arch: &Arch) -> Option<(NetGenome, usize)> {
+        let l = &arch.layers;
+        let conv = |i: usize| -> Option<(usize, usize, usize)> {
+            match l.get(i)? {
+                Layer::Conv1d {
+                    filters,
+                    kernel,
+                    stride,
+                    padding: Padding::Same,
+                    dilation: 1,
+                    bias: true,
+                } => Some((*filters, *kernel, *stride)),
+                Layer::Conv2d {
+                    filters,
+                    kernel,
+                    stride,
+                    padding: Padding::Same,
+                    dilation: 1,
+                    bias: true,
+                } if kernel.h == kernel.w && stride.h == stride.w => {
+                    Some((*filters, kernel.h, stride.h))
+                }
+                _ => None,
+            }
+        };
+        let depthwise = |i: usize| -> Option<(usize, usize)> {
+            match l.get(i)? {
+                Layer::DepthwiseConv1d {
+                    kernel,
+                    stride,
+                    padding: Padding::Same,
+                    dilation: 1,
+                    bias: true,
+                } => Some((*kernel, *stride)),
+                Layer::DepthwiseConv2d {
+                    kernel,
+                    stride,
+                    padding: Padding::Same,
+                    dilation: 1,
+                    bias: true,
+                } if kernel.h == kernel.w && stride.h == stride.w => Some((kernel.h, stride.h)),
+                _ => None,
+            }
+        };
+        let is = |i: usize, want: &Layer| l.get(i) == Some(want);
+        let mut blocks = Vec::new();
+        let mut i = 0;
+        while !is(i, &Layer::GlobalAvgPool) {
+            let (kind, channels, kernel, stride, next) = if let Some((c, k, s)) = conv(i) {
+                let residual = is(i + 1, &Layer::ReLU)
+                    && conv(i + 2) == Some((c, k, 1))
+                    && is(i + 3, &Layer::Add { from: i + 1 })
+                    && is(i + 4, &Layer::ReLU);
+                if residual {
+                    (BlockKind::Residual, c, k, s, i + 5)
+                } else if is(i + 1, &Layer::ReLU) {
+                    (BlockKind::Conv, c, k, s, i + 2)
+                } else {
+                    return None;
+                }
+            } else {
+                let (k, s) = depthwise(i)?;
+                let (c, one, one_s) = conv(i + 2)?;
+                if !(is(i + 1, &Layer::ReLU) && one == 1 && one_s == 1 && is(i + 3, &Layer::ReLU)) {
+                    return None;
+                }
+                (BlockKind::Separable, c, k, s, i + 4)
+            };
+            i = next;
+            let pool = match l.get(i) {
+                Some(
+                    Layer::MaxPool1d {
+                        size: 2,
+                        stride: None,
+                        padding: Padding::Valid,
+                    }
+                    | Layer::MaxPool2d {
+                        size: 2,
+                        stride: None,
+                        padding: Padding::Valid,
+                    },
+                ) => PoolKind::Max,
+                Some(
+                    Layer::AvgPool1d {
+                        size: 2,
+                        stride: None,
+                        padding: Padding::Valid,
+                    }
+                    | Layer::AvgPool2d {
+                        size: 2,
+                        stride: None,
+                        padding: Padding::Valid,
+                    },
+                ) => PoolKind::Avg,
+                _ => PoolKind::None,
+            };
+            if pool != PoolKind::None {
+                i += 1;
+            }
+            blocks.push(BlockGene {
+                kind,
+                channels,
+                kernel,
+                stride,
+                pool,
+            });
+        }
+        let (dense_units, classes) = match &l[i + 1..] {
+            [Layer::Dense {
+                units: k,
+                bias: true,
+            }] => (0, *k),
+            [Layer::Dense {
+                units: u,
+                bias: true,
+            }, Layer::ReLU, Layer::Dense {
+                units: k,
+                bias: true,
+            }] => (*u, *k),
+            _ => return None,
+        };
+        let g = NetGenome {
+            blocks,
+            dense_units,
+        };
+        (!g.blocks.is_empty() && g.decode(&arch.input, classes) == *arch).then_some((g, classes))
     }
 
     /// `true` when every gene is one of the space's choices and the block count is in
@@ -619,7 +755,9 @@ fn pick_new_device<R: Rng + ?Sized>(
 impl CandidateGenome {
     /// A random candidate: random network, `0..=min(max_cuts, L - 1)` distinct random
     /// cuts, partition 0 on a random device and each next partition preferably on a
-    /// neighbour of the previous one; then made canonical (see [`Self::repair`]).
+    /// neighbour of the previous one; then made canonical (see [`Self::repair`]). When
+    /// the context has flash budgets, half of the random candidates get their cuts from
+    /// [`Self::balance`] instead.
     pub fn random<R: Rng + ?Sized>(ctx: &SpaceContext, rng: &mut R) -> Self {
         let net = NetGenome::random(&ctx.space, rng);
         let layers = net.decode(&ctx.input, ctx.classes).layers.len();
@@ -636,6 +774,12 @@ impl CandidateGenome {
         }
         let mut g = CandidateGenome { net, cuts, map };
         g.repair(ctx);
+        // Half the time, when devices have flash budgets, the cuts are placed so that
+        // the network fits them instead (a random network too large for one device
+        // then starts out split across the devices it needs).
+        if ctx.flash.is_some() && ctx.space.max_cuts > 0 && rng.random_bool(0.5) {
+            g.balance(ctx, rng);
+        }
         g
     }
 
@@ -947,6 +1091,38 @@ mod tests {
     }
 
     #[test]
+    fn from_arch_inverts_decode() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for input in [vec![100, 6], vec![8, 8, 1], vec![28, 28, 1], vec![3, 2]] {
+            let mut space = SearchSpace::default();
+            space.pooling = vec![PoolKind::None, PoolKind::Max, PoolKind::Avg];
+            for _ in 0..300 {
+                let g = NetGenome::random(&space, &mut rng);
+                let arch = g.decode(&input, 7);
+                let (h, classes) = NetGenome::from_arch(&arch).expect("decodable");
+                assert_eq!(classes, 7);
+                // A stride or pool that the input is too short for decodes away; the
+                // recovered genome decodes to the same network either way.
+                assert_eq!(h.decode(&input, 7), arch);
+                assert_eq!(h.blocks.len(), g.blocks.len());
+            }
+        }
+        // Not from this space: a Valid-padded convolution, a Flatten head.
+        let other = Arch::from_ron(
+            "Arch(input: [40, 1], layers: [Conv1d(filters: 8, kernel: 3), ReLU, \
+             GlobalAvgPool, Dense(units: 10)])",
+        )
+        .unwrap();
+        assert_eq!(NetGenome::from_arch(&other), None);
+        let flat = Arch::from_ron(
+            "Arch(input: [40, 1], layers: [Conv1d(filters: 8, kernel: 3, padding: Same), \
+             ReLU, Flatten, Dense(units: 10)])",
+        )
+        .unwrap();
+        assert_eq!(NetGenome::from_arch(&flat), None);
+    }
+
+    #[test]
     fn same_device_cuts_merge() {
         let cx = ctx(vec![100, 6]);
         let net = NetGenome {
@@ -985,7 +1161,10 @@ mod tests {
         // Budgets 10 and 5: 6/10 | 4/5 beats 5/10 | 5/5.
         assert_eq!(balanced_cuts(&[4, 1, 1, 4], &[10, 5]), Some((0.8, vec![3])));
         // Three partitions of 5: 4 | 1+1 | 4.
-        assert_eq!(balanced_cuts(&[4, 1, 1, 4], &[5, 5, 5]), Some((0.8, vec![1, 3])));
+        assert_eq!(
+            balanced_cuts(&[4, 1, 1, 4], &[5, 5, 5]),
+            Some((0.8, vec![1, 3]))
+        );
         assert_eq!(balanced_cuts(&[4, 1], &[5, 5, 5]), None);
         assert_eq!(balanced_cuts(&[7], &[2]), Some((3.5, vec![])));
         // Against every placement of two cuts on random layer sizes and budgets.
@@ -998,7 +1177,7 @@ mod tests {
             let mut want = f64::INFINITY;
             for a in 1..l {
                 for b in a + 1..l {
-                    let r = (sum(0, a) / caps[0 ] as f64)
+                    let r = (sum(0, a) / caps[0] as f64)
                         .max(sum(a, b) / caps[1] as f64)
                         .max(sum(b, l) / caps[2] as f64);
                     want = want.min(r);

@@ -54,6 +54,11 @@ pub struct SearchArgs {
     /// becomes `runs/<scenario>-single-<seed>`.
     #[arg(long)]
     pub single_device: bool,
+    /// Open the initial population with these networks and their trained weights: a
+    /// run folder (its feasible front) or a network / candidate RON file (weights from
+    /// `<stem>.weights` beside it). Repeatable; adds to `search.warm_start`.
+    #[arg(long, value_name = "RUN_DIR|NET.ron")]
+    pub warm_start: Vec<PathBuf>,
     /// Continue the run checkpointed in the output folder.
     #[arg(long)]
     pub resume: bool,
@@ -78,7 +83,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/{}{mode}-{seed}", s.name)));
-    let mut opts = SearchOptions::from_scenario(s, out.clone());
+    let mut opts = SearchOptions::from_loaded(&loaded, out.clone());
+    opts.warm_start.extend(args.warm_start.iter().cloned());
     opts.seed = seed;
     opts.resume = args.resume;
     if let Some(g) = args.generations {

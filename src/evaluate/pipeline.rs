@@ -95,6 +95,27 @@ pub struct Context {
     pub costs: CostFn,
 }
 
+/// The figures of a parent's trained network taken over unchanged by a child with the
+/// same network (no training; validation loss and accuracy measured again).
+fn same_network(
+    model: crate::train::Model,
+    splits: &Splits,
+) -> Result<(crate::train::Model, TrainFigures), crate::train::TrainError> {
+    let (val_loss, val_accuracy) = model.evaluate(&splits.val.x, splits.val.labels())?;
+    // Every layer with weights is the parent's (the count `inherit_from` reports).
+    let inherited_layers = model.clone().inherit_from(&model).len();
+    let figures = TrainFigures {
+        val_loss,
+        val_accuracy,
+        test_accuracy: None,
+        int8_accuracy: None,
+        epochs: 0,
+        inherited_layers,
+        params: model.num_params(),
+    };
+    Ok((model, figures))
+}
+
 /// SplitMix64 finaliser: a well-mixed 64-bit function of `x`.
 pub fn mix(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -277,14 +298,21 @@ impl Context {
             train_epochs
         };
         let seed = mix(self.seed ^ key);
-        let (model, tf) = match train_candidate(
-            &candidate.arch,
-            &self.splits,
-            epochs,
-            seed,
-            parent_model.as_ref(),
-            false,
-        ) {
+        let trained = match parent_model {
+            // Only the cuts or the map changed: the network is its parent's, trained as
+            // far as the parent was. Training it again would give every re-cut or
+            // re-mapped child free epochs that a new network does not get.
+            Some(m) if m.arch() == &candidate.arch => same_network(m, &self.splits),
+            _ => train_candidate(
+                &candidate.arch,
+                &self.splits,
+                epochs,
+                seed,
+                parent_model.as_ref(),
+                false,
+            ),
+        };
+        let (model, tf) = match trained {
             Ok(x) => x,
             Err(e) => {
                 let note = Some(format!("training: {e}"));

@@ -87,6 +87,8 @@ pub struct CandidateProblem {
     pub train_epochs: usize,
     pub child_epochs: usize,
     pub skip_margin: f64,
+    /// Genomes that open the initial population (warm start, see [`super::warm`]).
+    pub seeds: Vec<Genome>,
     constraints: usize,
 }
 
@@ -106,6 +108,7 @@ impl CandidateProblem {
             train_epochs: s.train_epochs,
             child_epochs: s.child_epochs,
             skip_margin: s.skip_margin,
+            seeds: Vec::new(),
             space,
             ctx,
             constraints: 0,
@@ -227,6 +230,10 @@ impl Problem for CandidateProblem {
             parent: None,
             crossed: false,
         }
+    }
+
+    fn seed_genomes(&self) -> Vec<Genome> {
+        self.seeds.clone()
     }
 
     fn crossover(&self, a: &Genome, b: &Genome, rng: &mut ChaCha8Rng) -> (Genome, Genome) {

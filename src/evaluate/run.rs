@@ -29,6 +29,8 @@ pub enum EvaluateError {
     Scenario(String),
     #[error(transparent)]
     Search(#[from] search::SearchError),
+    #[error("warm start: {0}")]
+    WarmStart(#[from] super::warm::WarmStartError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -50,10 +52,14 @@ pub struct SearchOptions {
     pub resume: bool,
     /// Epochs of final training of each front member (0: none).
     pub final_epochs: usize,
+    /// Run folders or network files whose networks open the initial population
+    /// (resolved paths; see [`super::warm`]).
+    pub warm_start: Vec<PathBuf>,
 }
 
 impl SearchOptions {
-    /// The scenario's settings, output in `out_dir`.
+    /// The scenario's settings, output in `out_dir` (warm-start paths as written; see
+    /// [`SearchOptions::from_loaded`] for resolved ones).
     pub fn from_scenario(s: &scenario::Scenario, out_dir: PathBuf) -> SearchOptions {
         SearchOptions {
             seed: s.seed,
@@ -69,7 +75,16 @@ impl SearchOptions {
             out_dir,
             resume: false,
             final_epochs: s.search.final_epochs,
+            warm_start: s.search.warm_start.clone(),
         }
+    }
+
+    /// The loaded scenario's settings, with warm-start paths resolved against its
+    /// folder.
+    pub fn from_loaded(l: &LoadedScenario, out_dir: PathBuf) -> SearchOptions {
+        let mut o = SearchOptions::from_scenario(&l.scenario, out_dir);
+        o.warm_start = o.warm_start.iter().map(|p| l.resolve(p)).collect();
+        o
     }
 }
 
@@ -235,7 +250,12 @@ pub fn run_search(
         source: e,
     })?;
     let store = WeightStore::on_disk(&out.join(".weights"));
-    let problem = build_problem(loaded, opts.seed, store)?;
+    let mut problem = build_problem(loaded, opts.seed, store)?;
+    let mut warm = Vec::new();
+    for p in &opts.warm_start {
+        warm.extend(super::warm::read_warm_start(p)?);
+    }
+    problem.seeds = problem.warm_genomes(&warm)?;
     let names: Vec<String> = problem
         .ctx
         .objectives

@@ -116,7 +116,11 @@ pub fn distribution_figures(r: &RunResults) -> DistributionFigures {
         }),
         split_members: split,
         single_members: feasible.len() - split,
-        max_devices: feasible.iter().map(|m| m.partitions_count()).max().unwrap_or(0),
+        max_devices: feasible
+            .iter()
+            .map(|m| m.partitions_count())
+            .max()
+            .unwrap_or(0),
     }
 }
 

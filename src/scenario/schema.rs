@@ -338,6 +338,11 @@ pub struct SearchSettings {
     /// Candidates whose memory exceeds a budget by more than this fraction are not
     /// simulated or trained. Default 0.5.
     pub skip_margin: f64,
+    /// Networks that open the initial population (warm start): run folders (their
+    /// feasible front, with trained weights) or network files (`Arch` RON, with
+    /// `<name>.weights` beside when trained). Relative paths resolve against the
+    /// scenario file's folder. Default none.
+    pub warm_start: Vec<PathBuf>,
 }
 
 impl Default for SearchSettings {
@@ -357,6 +362,7 @@ impl Default for SearchSettings {
             child_epochs: 8,
             final_epochs: 40,
             skip_margin: 0.5,
+            warm_start: Vec::new(),
         }
     }
 }

@@ -38,6 +38,11 @@ pub trait Problem: Sync {
     }
     /// A random genome (initial population, random search).
     fn random_genome(&self, rng: &mut ChaCha8Rng) -> Self::Genome;
+    /// Genomes that open the initial population before the random ones (a warm
+    /// start); the engine takes at most `population` of them, in order. Default none.
+    fn seed_genomes(&self) -> Vec<Self::Genome> {
+        Vec::new()
+    }
     /// Recombines two parents into two children (no mutation).
     fn crossover(
         &self,

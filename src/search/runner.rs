@@ -292,13 +292,18 @@ impl<'p, P: Problem> Runner<'p, P> {
 
     fn fresh_state(&mut self) -> Result<State<P::Genome, P::Info>, SearchError> {
         let c = self.config.clone();
-        let genomes: Vec<P::Genome> = (0..c.population)
-            .into_par_iter()
-            .map(|i| {
-                let mut rng = derive(c.seed, 0, i as u64, Stream::Init);
-                self.problem.random_genome(&mut rng)
-            })
-            .collect();
+        let mut genomes = self.problem.seed_genomes();
+        genomes.truncate(c.population);
+        let seeded = genomes.len();
+        genomes.extend(
+            (seeded..c.population)
+                .into_par_iter()
+                .map(|i| {
+                    let mut rng = derive(c.seed, 0, i as u64, Stream::Init);
+                    self.problem.random_genome(&mut rng)
+                })
+                .collect::<Vec<_>>(),
+        );
         let mut hits = 0;
         let population = self.evaluate(genomes, 0, &mut hits)?;
         Ok(State {

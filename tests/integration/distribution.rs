@@ -165,3 +165,76 @@ fn mnist_1d_loads_as_40_step_series() {
     );
     assert_eq!(s.val.len(), 800);
 }
+
+mod genomes {
+    use crate::cli_support::repo;
+    use distrinas::arch::space::{BlockGene, CandidateGenome, NetGenome};
+    use distrinas::evaluate::problem::Genome;
+    use distrinas::evaluate::run::build_problem;
+    use distrinas::evaluate::WeightStore;
+    use distrinas::scenario::{BlockKind, PoolKind, Scenario};
+    use distrinas::search::Problem;
+
+    fn block(channels: usize) -> BlockGene {
+        BlockGene {
+            kind: BlockKind::Conv,
+            channels,
+            kernel: 3,
+            stride: 2,
+            pool: PoolKind::None,
+        }
+    }
+
+    /// A child that only changes the cuts or the map has its parent's network: it takes
+    /// the parent's weights and validation figures unchanged (no free epochs), while a
+    /// child with another network trains `child_epochs` from the inherited weights.
+    #[test]
+    fn a_recut_child_reuses_its_parents_training() {
+        let loaded = Scenario::load(repo("scenarios/quickstart.ron")).unwrap();
+        let p = build_problem(&loaded, 1, WeightStore::in_memory()).unwrap();
+        let net = NetGenome {
+            blocks: vec![block(8), block(16)],
+            dense_units: 0,
+        };
+        let parent = Genome {
+            net: CandidateGenome {
+                net: net.clone(),
+                cuts: vec![],
+                map: vec![0],
+            },
+            parent: None,
+            crossed: false,
+        };
+        let e0 = p.evaluate(&parent);
+        assert_eq!(e0.info.epochs, p.train_epochs);
+        let recut = Genome {
+            net: CandidateGenome {
+                net: net.clone(),
+                cuts: vec![2],
+                map: vec![0, 1],
+            },
+            parent: Some(parent.key()),
+            crossed: false,
+        };
+        let e1 = p.evaluate(&recut);
+        assert_eq!(e1.info.epochs, 0);
+        assert_eq!(e1.info.inherited_layers, 3, "three layers with weights");
+        assert_eq!(e1.info.val_loss, e0.info.val_loss);
+        assert_eq!(e1.info.val_accuracy, e0.info.val_accuracy);
+        let mut wider = net.clone();
+        wider.blocks[1].channels = 32;
+        let grown = Genome {
+            net: CandidateGenome {
+                net: wider,
+                cuts: vec![],
+                map: vec![0],
+            },
+            parent: Some(parent.key()),
+            crossed: false,
+        };
+        let e2 = p.evaluate(&grown);
+        assert_eq!(e2.info.epochs, p.child_epochs);
+        // Only the first convolution keeps the parent's shapes.
+        assert_eq!(e2.info.inherited_layers, 1);
+    }
+}
