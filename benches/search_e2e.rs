@@ -59,7 +59,8 @@ fn bench(c: &mut Criterion) {
             (a.name().to_string(), report::run_from_outcome(&o, None))
         })
         .collect();
-    let cmp = report::compare_runs(&runs, None, &ExactIndicators).expect("same objectives");
+    let cmp = report::compare_runs(&runs, report::Target::default(), &ExactIndicators)
+        .expect("same objectives");
     eprintln!(
         "search_e2e: quickstart, {POPULATION} x {GENERATIONS} evaluations, seed {SEED}, \
          HV on the union's normalisation (reference 1.1^{}):",

@@ -37,7 +37,9 @@ mod table;
 pub use compare::{
     compare_runs, comparison_table, distribution_figures, group_summaries, run_mode,
     write_comparison, Comparison, DistributionFigures, GroupSummary, MemberFigures, RunComparison,
+    Target,
 };
+pub use markdown::significant;
 pub use normalise::{knee_index, non_dominated, Normalisation, REFERENCE_POINT};
 pub use outcome::{run_from_outcome, write_candidates};
 pub use run::{
@@ -373,7 +375,7 @@ pub(crate) mod tests {
         b.generations[1].best = vec![vec![2.2, 45.0]];
         b.finalise(&Count);
         let runs = vec![("A".to_string(), a), ("B".to_string(), b)];
-        let c = compare_runs(&runs, None, &Count).unwrap();
+        let c = compare_runs(&runs, Target::default(), &Count).unwrap();
         assert_eq!(c.normalisation.ideal, vec![0.2, 5.0]);
         assert_eq!(c.normalisation.nadir, vec![2.2, 45.0]);
         // Reference front: a, b, c (z is dominated).
@@ -400,12 +402,17 @@ pub(crate) mod tests {
         let a = sample_run();
         let mut b = sample_run();
         b.results.objective_names = vec!["Error".into()];
-        let e = compare_runs(&[("A".into(), a), ("B".into(), b)], None, &Count).unwrap_err();
+        let e = compare_runs(
+            &[("A".into(), a), ("B".into(), b)],
+            Target::default(),
+            &Count,
+        )
+        .unwrap_err();
         assert!(
             e.to_string()
                 .contains("B: objectives [Error] differ from A's"),
             "{e}"
         );
-        assert!(compare_runs(&[], None, &Count).is_err());
+        assert!(compare_runs(&[], Target::default(), &Count).is_err());
     }
 }

@@ -12,8 +12,12 @@ pub struct CompareArgs {
     pub dirs: Vec<PathBuf>,
     /// Hypervolume to reach for "evaluations / seconds to target" (default: 90% of the
     /// best final hypervolume among the runs, on the common normalisation).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "target_from")]
     pub target_hv: Option<f64>,
+    /// Take the target hypervolume from this run's final front (one of DIRS, e.g. a
+    /// cold start when timing a warm start).
+    #[arg(long, value_name = "DIR")]
+    pub target_from: Option<PathBuf>,
     /// Folder for `compare.json`, `compare.md` and `convergence.svg`.
     #[arg(long, default_value = "runs/compare")]
     pub out: PathBuf,
@@ -27,7 +31,19 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     for d in &args.dirs {
         runs.push((d.display().to_string(), report::load_run(d)?));
     }
-    let c = report::compare_runs(&runs, args.target_hv, &report::ExactIndicators)?;
+    let target = match (&args.target_from, args.target_hv) {
+        (Some(dir), _) => {
+            report::Target::RunFinal(args.dirs.iter().position(|d| d == dir).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--target-from {} is not one of the compared runs",
+                    dir.display()
+                )
+            })?)
+        }
+        (None, Some(v)) => report::Target::Value(v),
+        (None, None) => report::Target::default(),
+    };
+    let c = report::compare_runs(&runs, target, &report::ExactIndicators)?;
     report::write_comparison(&args.out, &c)?;
     if args.json {
         println!("{}", serde_json::to_string(&c)?);

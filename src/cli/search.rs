@@ -202,7 +202,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             row.extend(
                 m.values(&r.objective_names)
                     .iter()
-                    .map(|v| format!("{v:.4}")),
+                    .map(|&v| report::significant(v, 6)),
             );
             row.push(m.map.join(">"));
             row.push(

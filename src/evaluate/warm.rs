@@ -84,14 +84,16 @@ struct FrontFile {
 
 #[derive(Deserialize)]
 struct FrontEntryFile {
+    id: String,
     feasible: bool,
     candidate_file: String,
 }
 
 /// Reads the networks of `path`: a run folder (the feasible members of its
 /// `front.json`, or every member when none is feasible, each from `candidates/<id>.ron`
-/// with `candidates/<id>.weights` when present), or one file holding a `Candidate` or
-/// an `Arch` (with `<stem>.weights` beside it when present).
+/// with the weights of its final training, `candidates/<id>.weights`, or else its
+/// search-time weights from the run's `.weights/` store), or one file holding a
+/// `Candidate` or an `Arch` (with `<stem>.weights` beside it when present).
 pub fn read_warm_start(path: &Path) -> Result<Vec<WarmNetwork>, WarmStartError> {
     let optional = |p: PathBuf| p.is_file().then(|| read(&p)).transpose();
     if path.is_dir() {
@@ -103,15 +105,28 @@ pub fn read_warm_start(path: &Path) -> Result<Vec<WarmNetwork>, WarmStartError> 
             })?;
         let any_feasible = front.front.iter().any(|m| m.feasible);
         let mut out = Vec::new();
+        let store = super::store::WeightStore::on_disk(&path.join(".weights"));
         for m in front.front.iter().filter(|m| m.feasible || !any_feasible) {
             let file = path.join(&m.candidate_file);
             let c = parse_candidate(&file)?;
+            // The final training's weights, else the search-time ones of the run's
+            // weight store (keyed by the genome key the id spells).
+            let weights = match optional(file.with_extension("weights"))? {
+                Some(w) => Some(w),
+                None => {
+                    m.id.strip_prefix('c')
+                        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                        .and_then(|key| store.get(key))
+                        .filter(|model| model.arch() == &c.arch)
+                        .map(|model| weights::to_bytes(&model))
+                }
+            };
             out.push(WarmNetwork {
                 source: file.display().to_string(),
                 arch: c.arch,
                 cuts: c.cuts,
                 map: c.map,
-                weights: optional(file.with_extension("weights"))?,
+                weights,
             });
         }
         Ok(out)

@@ -53,6 +53,21 @@ pub struct DistributionFigures {
     pub single_members: usize,
     /// Most devices any feasible member is cut across.
     pub max_devices: usize,
+    /// For each constraint kind (`flash`, `sram`, `max_latency_ms`, `min_accuracy`,
+    /// `link`, `energy`, ...), the feasible members whose tightest constraint (least
+    /// slack relative to its limit) is of that kind: which constraint binds.
+    pub tightest: std::collections::BTreeMap<String, usize>,
+}
+
+/// The kind of a member's tightest constraint (smallest slack / |limit|; `valid`
+/// ignored), e.g. `flash` for `flash:ankle`.
+pub fn tightest_constraint(m: &FrontMember) -> Option<String> {
+    m.constraints
+        .iter()
+        .filter(|c| c.name != "valid" && c.limit != 0.0)
+        .map(|c| (c.slack / c.limit.abs(), c))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.name.split(':').next().unwrap_or(&c.name).to_string())
 }
 
 /// Deployment figures of one front member.
@@ -121,6 +136,13 @@ pub fn distribution_figures(r: &RunResults) -> DistributionFigures {
             .map(|m| m.partitions_count())
             .max()
             .unwrap_or(0),
+        tightest: feasible.iter().filter_map(|m| tightest_constraint(m)).fold(
+            Default::default(),
+            |mut acc, k| {
+                *acc.entry(k).or_insert(0) += 1;
+                acc
+            },
+        ),
     }
 }
 
@@ -215,12 +237,31 @@ pub struct Comparison {
     pub groups: Vec<GroupSummary>,
 }
 
+/// The hypervolume a run must reach for `evaluations_to_target` (on the common
+/// normalisation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// This fraction of the best final hypervolume among the runs (the default: 0.9).
+    BestFraction(f64),
+    /// A given hypervolume.
+    Value(f64),
+    /// The final hypervolume of run `i` (e.g. a cold start, to time a warm start).
+    RunFinal(usize),
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Target::BestFraction(0.9)
+    }
+}
+
 /// Compares `runs` (label, run) on one normalisation: the union of their feasible
-/// fronts' ideal and nadir. `target_hv` defaults to 0.9 × the best final HV.
+/// fronts' ideal and nadir. The target hypervolume of `evaluations_to_target`: see
+/// [`Target`].
 /// Fails when no run is given or the runs' objectives differ.
 pub fn compare_runs(
     runs: &[(String, Run)],
-    target_hv: Option<f64>,
+    target: Target,
     ind: &dyn Indicators,
 ) -> Result<Comparison, ReportError> {
     let first = runs
@@ -275,7 +316,13 @@ pub fn compare_runs(
         });
     }
     let best = out.iter().map(|c| c.hypervolume).fold(0.0, f64::max);
-    let target = target_hv.unwrap_or(0.9 * best);
+    let target = match target {
+        Target::BestFraction(f) => f * best,
+        Target::Value(v) => v,
+        Target::RunFinal(i) => out.get(i).map(|c| c.hypervolume).ok_or_else(|| {
+            ReportError::Incompatible(format!("no run {i} to take the target from"))
+        })?,
+    };
     for (c, t) in out.iter_mut().zip(&times) {
         if let Some(g) = c
             .convergence
@@ -330,15 +377,15 @@ pub fn comparison_table(c: &Comparison) -> String {
     let opt = |v: Option<f64>| v.map(g4).unwrap_or_else(|| "–".into());
     let _ = writeln!(
         s,
-        "\n| run | mode | best test acc % | its map | its p95 ms | its mJ/inference | split members | max devices |\n\
-         |---|---|---|---|---|---|---|---|"
+        "\n| run | mode | best test acc % | its map | its p95 ms | its mJ/inference | split members | max devices | tightest constraint (members) |\n\
+         |---|---|---|---|---|---|---|---|---|"
     );
     for r in &c.runs {
         let d = &r.distribution;
         let m = d.most_accurate.as_ref();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} of {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} of {} | {} | {} |",
             r.label,
             r.mode,
             pct(d.best_test_accuracy),
@@ -348,6 +395,11 @@ pub fn comparison_table(c: &Comparison) -> String {
             d.split_members,
             d.split_members + d.single_members,
             d.max_devices,
+            d.tightest
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
         );
     }
     let _ = writeln!(

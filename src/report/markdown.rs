@@ -5,23 +5,37 @@ use std::fmt::Write;
 
 /// A float with 4 significant digits (plain notation between 1e-3 and 1e6).
 pub(crate) fn g4(v: f64) -> String {
+    significant(v, 4)
+}
+
+/// A float with `digits` significant digits (≥ 1): plain notation between 1e-3 and
+/// 1e6 with trailing zeros dropped, scientific outside.
+pub fn significant(v: f64, digits: usize) -> String {
     if !v.is_finite() {
         return format!("{v}");
     }
     if v == 0.0 {
         return "0".into();
     }
+    let digits = digits.max(1);
     let a = v.abs();
     if !(1e-3..1e6).contains(&a) {
-        return format!("{v:.3e}");
+        let d = digits - 1;
+        return format!("{v:.d$e}");
     }
-    let digits = (3 - a.log10().floor() as i32).max(0) as usize;
-    let s = format!("{v:.digits$}");
+    let decimals = (digits as i32 - 1 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
     }
+}
+
+/// Objective values in tables: 6 significant digits, so that a validation loss on
+/// hundreds of samples shows the differences that rank candidates.
+pub(crate) fn g6(v: f64) -> String {
+    significant(v, 6)
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -79,7 +93,7 @@ pub(crate) fn report_md(run: &Run) -> String {
             format!("`{}`", m.id),
             if m.feasible { "yes" } else { "no" }.into(),
         ];
-        row.extend(m.values(&r.objective_names).into_iter().map(g4));
+        row.extend(m.values(&r.objective_names).into_iter().map(g6));
         row.push(m.params.to_string());
         row.push(format!("{:?}", m.cuts));
         row.push(m.map.join(" → "));
@@ -210,7 +224,7 @@ pub(crate) fn report_md(run: &Run) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::g4;
+    use super::{g4, significant};
 
     #[test]
     fn four_significant_digits() {
@@ -220,5 +234,8 @@ mod tests {
         assert_eq!(g4(0.012346), "0.01235");
         assert_eq!(g4(-3.0), "-3");
         assert_eq!(g4(2.5e7), "2.500e7");
+        assert_eq!(significant(0.123456789, 6), "0.123457");
+        assert_eq!(significant(17.2487, 6), "17.2487");
+        assert_eq!(significant(2.5e7, 2), "2.5e7");
     }
 }

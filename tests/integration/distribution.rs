@@ -238,3 +238,282 @@ mod genomes {
         assert_eq!(e2.info.inherited_layers, 1);
     }
 }
+
+mod flagships {
+    use crate::cli_support::{repo, run, run_in, stderr, stdout};
+    use serde_json::Value;
+    use std::path::Path;
+
+    fn search(args: &[&str]) -> Value {
+        let o = run(args);
+        assert!(o.status.success(), "search {args:?}: {}", stderr(&o));
+        serde_json::from_str(stdout(&o).trim()).expect("one JSON object")
+    }
+
+    fn members(v: &Value) -> Vec<Value> {
+        v["front"].as_array().unwrap().clone()
+    }
+
+    fn budget(member: &Value, resource: &str, device: &str) -> f64 {
+        member["constraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == format!("{resource}:{device}"))
+            .unwrap()["limit"]
+            .as_f64()
+            .unwrap()
+    }
+
+    /// The quickstart reduced to 4 generations of 12 (seconds): its 4 KiB model budgets
+    /// make the search cut networks that no single node can hold, while the
+    /// single-device run of the same budget never does; no front shows two consecutive
+    /// partitions on one device.
+    #[test]
+    fn reduced_quickstart_splits_what_one_node_cannot_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d").display().to_string();
+        let s = dir.path().join("s").display().to_string();
+        let common = [
+            "--population",
+            "12",
+            "--generations",
+            "4",
+            "--final-epochs",
+            "0",
+        ];
+        let mut a = vec![
+            "search",
+            "scenarios/quickstart.ron",
+            "--seed",
+            "1",
+            "--json",
+            "--out",
+            &d,
+        ];
+        a.extend(common);
+        let dist = search(&a);
+        let mut b = vec![
+            "search",
+            "scenarios/quickstart.ron",
+            "--seed",
+            "1",
+            "--json",
+            "--out",
+            &s,
+            "--single-device",
+        ];
+        b.extend(common);
+        let single = search(&b);
+        assert_eq!(dist["max_cuts"], 3);
+        assert_eq!(single["max_cuts"], 0);
+        let mut too_big_for_one = 0;
+        for m in members(&dist) {
+            let map: Vec<&str> = m["map"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            assert!(
+                map.windows(2).all(|w| w[0] != w[1]),
+                "same-device cut in {m}"
+            );
+            if !m["feasible"].as_bool().unwrap() || map.len() < 2 {
+                continue;
+            }
+            let parts = m["partitions"].as_array().unwrap();
+            let total: f64 = parts
+                .iter()
+                .map(|p| p["flash_bytes"].as_f64().unwrap())
+                .sum();
+            for p in parts {
+                let dev = p["device"].as_str().unwrap();
+                assert!(p["flash_bytes"].as_f64().unwrap() <= budget(&m, "flash", dev));
+            }
+            let largest = map
+                .iter()
+                .map(|dev| budget(&m, "flash", dev))
+                .fold(0.0, f64::max);
+            if total > largest {
+                too_big_for_one += 1;
+            }
+        }
+        assert!(
+            too_big_for_one >= 1,
+            "no feasible member needs more than one node: {dist}"
+        );
+        for m in members(&single) {
+            assert!(m["cuts"].as_array().unwrap().is_empty(), "{m}");
+            assert_eq!(m["map"].as_array().unwrap().len(), 1);
+        }
+    }
+
+    fn best_loss_at_generation_0(run: &Path) -> f64 {
+        let h: Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("history.json")).unwrap())
+                .unwrap();
+        let g0 = &h.as_array().unwrap()[0];
+        assert_eq!(g0["generation"], 0);
+        g0["best"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// A warm start from a trained run opens the initial population with its networks
+    /// and weights: the first generation is already as good as the run it starts from,
+    /// far better than a cold first generation. Networks outside the search space and
+    /// networks of another dataset are refused with a clear message.
+    #[test]
+    fn warm_start_opens_with_trained_networks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n).display().to_string();
+        let (src, cold, warm) = (p("src"), p("cold"), p("warm"));
+        let small = [
+            "--seed",
+            "3",
+            "--population",
+            "8",
+            "--final-epochs",
+            "0",
+            "--json",
+        ];
+        let mut a = vec![
+            "search",
+            "scenarios/quickstart.ron",
+            "--single-device",
+            "--generations",
+            "6",
+            "--out",
+            &src,
+        ];
+        a.extend(small);
+        let source = search(&a);
+        let src_best = members(&source)
+            .iter()
+            .filter(|m| m["feasible"].as_bool().unwrap())
+            .map(|m| m["objectives"]["ValLoss"].as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min);
+        assert!(src_best.is_finite());
+        let mut b = vec![
+            "search",
+            "scenarios/quickstart.ron",
+            "--generations",
+            "1",
+            "--out",
+            &cold,
+        ];
+        b.extend(small);
+        search(&b);
+        let mut c = vec![
+            "search",
+            "scenarios/quickstart.ron",
+            "--generations",
+            "1",
+            "--out",
+            &warm,
+            "--warm-start",
+            &src,
+        ];
+        c.extend(small);
+        search(&c);
+        let (cold0, warm0) = (
+            best_loss_at_generation_0(Path::new(&cold)),
+            best_loss_at_generation_0(Path::new(&warm)),
+        );
+        // The seeds are the source's trained networks, trained `child_epochs` more.
+        assert!(warm0 <= src_best * 1.1, "warm {warm0} vs source {src_best}");
+        assert!(warm0 < cold0, "warm {warm0} vs cold {cold0}");
+
+        // A network the search cannot vary, and one for another dataset.
+        let flat = dir.path().join("flat.ron");
+        std::fs::write(
+            &flat,
+            "Arch(input: [40, 1], layers: [Conv1d(filters: 8, kernel: 3, padding: Same), ReLU, \
+             Flatten, Dense(units: 10)])",
+        )
+        .unwrap();
+        let o = run_in(
+            &repo(""),
+            &[
+                "search",
+                "scenarios/quickstart.ron",
+                "--generations",
+                "1",
+                "--population",
+                "4",
+                "--out",
+                &p("x"),
+                "--warm-start",
+                flat.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("not built from the search space's blocks"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(&[
+            "search",
+            "scenarios/quickstart.ron",
+            "--generations",
+            "1",
+            "--population",
+            "4",
+            "--out",
+            &p("y"),
+            "--warm-start",
+            "models/nets/har-s.ron",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("har-s.ron"), "{}", stderr(&o));
+    }
+
+    /// The commands behind docs/distribution.md's tables, as a smoke run (2 seeds of a
+    /// few generations): both modes per seed, the comparison with its groups, the warm
+    /// start timed against the cold one.
+    #[test]
+    fn distribution_script_produces_the_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("dist");
+        let o = std::process::Command::new("bash")
+            .arg("scripts/distribution.sh")
+            .arg(&out)
+            .current_dir(repo(""))
+            .env("DISTRINAS", env!("CARGO_BIN_EXE_distrinas"))
+            .env("SCENARIOS", "scenarios/quickstart.ron")
+            .env("SEEDS", "1 2")
+            .env("EXTRA", "--generations 2 --population 8 --final-epochs 1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let cmp: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("quickstart/compare/compare.json")).unwrap(),
+        )
+        .unwrap();
+        let groups = cmp["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 2, "{cmp}");
+        assert_eq!(groups[0]["mode"], "distributed");
+        assert_eq!(groups[1]["mode"], "single-device");
+        for g in groups {
+            assert_eq!(g["runs"], 2);
+            assert_eq!(g["evaluations"], 16.0, "equal evaluations in both modes");
+        }
+        assert_eq!(groups[1]["split_members"], 0.0);
+        assert_eq!(groups[1]["max_devices"], 1);
+        let md = std::fs::read_to_string(out.join("quickstart/compare/compare.md")).unwrap();
+        assert!(md.contains("| spea2 | single-device | 2 |"), "{md}");
+        let warm: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("quickstart/warm-compare/compare.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(warm["target_hv"], warm["runs"][0]["hypervolume"]);
+        // The cold run reaches its own final hypervolume, at its last generation at the
+        // latest.
+        assert!(warm["runs"][0]["evaluations_to_target"].as_u64().unwrap() <= 16);
+    }
+}

@@ -579,7 +579,7 @@ fn simulate_cli_json_is_reproducible_and_what_if_changes_it() {
            cuts: [3], map: ["wrist", "hub"])"#,
     )
     .unwrap();
-    let sc = repo("scenarios/quickstart.ron");
+    let sc = repo("scenarios/wearable.ron");
     let args = |extra: &[&str]| {
         let mut a = vec![
             "simulate",
