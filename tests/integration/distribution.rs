@@ -174,8 +174,9 @@ fn mnist_1d_loads_as_40_step_series() {
 fn mnist1d_paper_cnn_reaches_the_published_accuracy() {
     use distrinas::arch::Arch;
     use distrinas::train::{fit, Model, Optimizer, TrainConfig};
-    let arch = Arch::from_ron(&std::fs::read_to_string(repo("models/nets/mnist1d-cnn.ron")).unwrap())
-        .unwrap();
+    let arch =
+        Arch::from_ron(&std::fs::read_to_string(repo("models/nets/mnist1d-cnn.ron")).unwrap())
+            .unwrap();
     let splits = Splits::load(
         DataKind::Ts,
         &repo("data/MNIST1D/MNIST1D_TRAIN.ts"),
@@ -412,7 +413,7 @@ mod flagships {
             "--seed",
             "3",
             "--population",
-            "8",
+            "12",
             "--final-epochs",
             "0",
             "--json",
@@ -422,7 +423,7 @@ mod flagships {
             "scenarios/quickstart.ron",
             "--single-device",
             "--generations",
-            "6",
+            "8",
             "--out",
             &src,
         ];
@@ -540,7 +541,7 @@ mod flagships {
             assert_eq!(g["evaluations"], 16.0, "equal evaluations in both modes");
         }
         assert_eq!(groups[1]["split_members"], 0.0);
-        assert_eq!(groups[1]["max_devices"], 1);
+        assert!(groups[1]["max_devices"].as_u64().unwrap() <= 1);
         let md = std::fs::read_to_string(out.join("quickstart/compare/compare.md")).unwrap();
         assert!(md.contains("| spea2 | single-device | 2 |"), "{md}");
         let warm: Value = serde_json::from_str(
