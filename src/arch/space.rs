@@ -681,8 +681,8 @@ pub fn balanced_cuts(flash: &[u64], caps: &[u64]) -> Option<(f64, Vec<usize>)> {
     // last of them starts.
     let mut best = vec![vec![f64::INFINITY; l + 1]; p];
     let mut from = vec![vec![0usize; l + 1]; p];
-    for j in 1..=l {
-        best[0][j] = ratio(0, j, caps[0]);
+    for (j, b) in best[0].iter_mut().enumerate().skip(1) {
+        *b = ratio(0, j, caps[0]);
     }
     for i in 1..p {
         for j in i + 1..=l {
@@ -1094,8 +1094,10 @@ mod tests {
     fn from_arch_inverts_decode() {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         for input in [vec![100, 6], vec![8, 8, 1], vec![28, 28, 1], vec![3, 2]] {
-            let mut space = SearchSpace::default();
-            space.pooling = vec![PoolKind::None, PoolKind::Max, PoolKind::Avg];
+            let space = SearchSpace {
+                pooling: vec![PoolKind::None, PoolKind::Max, PoolKind::Avg],
+                ..SearchSpace::default()
+            };
             for _ in 0..300 {
                 let g = NetGenome::random(&space, &mut rng);
                 let arch = g.decode(&input, 7);
