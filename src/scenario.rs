@@ -11,7 +11,7 @@
 //! ```
 //! use distrinas::scenario::Scenario;
 //! let q = Scenario::embedded_quickstart();
-//! assert_eq!(q.scenario.source, "wrist");
+//! assert_eq!(q.scenario.source, "ankle");
 //! let train = q.read_data(&q.train_path()).unwrap();
 //! let text = distrinas::train::decode_text(train, "train").unwrap();
 //! assert!(text.contains("@problemName MNIST1D"));
