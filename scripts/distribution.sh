@@ -15,9 +15,9 @@
 # For each scenario S (file stem) and seed N it writes OUT/S/distributed-N and
 # OUT/S/single-N (equal evaluations: same population and generations), then
 # `compare` of the ten runs into OUT/S/compare (compare.md holds the tables). The warm
-# start (first scenario, first seed): OUT/S/warm-N starts the distributed search from
+# start (first scenario, every seed): OUT/S/warm-N starts the distributed search from
 # the single-device run's front (same seed, so the same train/validation split), and
-# OUT/S/warm-compare times it against the cold start (distributed-N) with
+# OUT/S/warm-compare-N times it against the cold start (distributed-N) with
 # `--target-from`.
 set -euo pipefail
 out=${1:-runs/distribution}
@@ -42,9 +42,10 @@ for sc in $scenarios; do
   echo "$name: $out/$name/compare/compare.md" >&2
 done
 sc=$(echo "$scenarios" | awk '{print $1}')
-seed=$(echo "$seeds" | awk '{print $1}')
-# shellcheck disable=SC2086
-"$bin" search "$sc" --seed "$seed" --warm-start "$out/$first/single-$seed" --out "$out/$first/warm-$seed" $extra --json > /dev/null
-"$bin" compare "$out/$first/distributed-$seed" "$out/$first/warm-$seed" \
-  --target-from "$out/$first/distributed-$seed" --out "$out/$first/warm-compare" > /dev/null
-echo "warm start: $out/$first/warm-compare/compare.md" >&2
+for seed in $seeds; do
+  # shellcheck disable=SC2086
+  "$bin" search "$sc" --seed "$seed" --warm-start "$out/$first/single-$seed" --out "$out/$first/warm-$seed" $extra --json > /dev/null
+  "$bin" compare "$out/$first/distributed-$seed" "$out/$first/warm-$seed" \
+    --target-from "$out/$first/distributed-$seed" --out "$out/$first/warm-compare-$seed" > /dev/null
+done
+echo "warm start: $out/$first/warm-compare-*/compare.md" >&2

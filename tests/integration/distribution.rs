@@ -545,7 +545,7 @@ mod flagships {
         let md = std::fs::read_to_string(out.join("quickstart/compare/compare.md")).unwrap();
         assert!(md.contains("| spea2 | single-device | 2 |"), "{md}");
         let warm: Value = serde_json::from_str(
-            &std::fs::read_to_string(out.join("quickstart/warm-compare/compare.json")).unwrap(),
+            &std::fs::read_to_string(out.join("quickstart/warm-compare-1/compare.json")).unwrap(),
         )
         .unwrap();
         assert_eq!(warm["target_hv"], warm["runs"][0]["hypervolume"]);
