@@ -91,8 +91,8 @@ struct FrontEntryFile {
 
 /// Reads the networks of `path`: a run folder (the feasible members of its
 /// `front.json`, or every member when none is feasible, each from `candidates/<id>.ron`
-/// with the weights of its final training, `candidates/<id>.weights`, or else its
-/// search-time weights from the run's `.weights/` store), or one file holding a
+/// with its search-time weights from the run's `.weights/` store, or else the weights
+/// of its final training, `candidates/<id>.weights`), or one file holding a
 /// `Candidate` or an `Arch` (with `<stem>.weights` beside it when present).
 pub fn read_warm_start(path: &Path) -> Result<Vec<WarmNetwork>, WarmStartError> {
     let optional = |p: PathBuf| p.is_file().then(|| read(&p)).transpose();
@@ -109,17 +109,20 @@ pub fn read_warm_start(path: &Path) -> Result<Vec<WarmNetwork>, WarmStartError> 
         for m in front.front.iter().filter(|m| m.feasible || !any_feasible) {
             let file = path.join(&m.candidate_file);
             let c = parse_candidate(&file)?;
-            // The final training's weights, else the search-time ones of the run's
-            // weight store (keyed by the genome key the id spells).
-            let weights = match optional(file.with_extension("weights"))? {
+            // The search-time weights of the run's weight store (keyed by the genome
+            // key the id spells): trained as long as the new run trains its own
+            // candidates, so the seeds compete on validation loss on equal terms. The
+            // final training's weights only when the store lacks them (a seed trained
+            // for `final_epochs` would beat every newcomer on ValLoss by training alone).
+            let searched =
+                m.id.strip_prefix('c')
+                    .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                    .and_then(|key| store.get(key))
+                    .filter(|model| model.arch() == &c.arch)
+                    .map(|model| weights::to_bytes(&model));
+            let weights = match searched {
                 Some(w) => Some(w),
-                None => {
-                    m.id.strip_prefix('c')
-                        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-                        .and_then(|key| store.get(key))
-                        .filter(|model| model.arch() == &c.arch)
-                        .map(|model| weights::to_bytes(&model))
-                }
+                None => optional(file.with_extension("weights"))?,
             };
             out.push(WarmNetwork {
                 source: file.display().to_string(),

@@ -302,7 +302,7 @@ mod flagships {
             .unwrap()
     }
 
-    /// The quickstart reduced to 4 generations of 12 (seconds): its 4 KiB model budgets
+    /// The quickstart reduced to 4 generations of 12 (seconds): its 3 KiB flash budgets
     /// make the search cut networks that no single node can hold, while the
     /// single-device run of the same budget never does; no front shows two consecutive
     /// partitions on one device.
