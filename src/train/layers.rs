@@ -48,6 +48,14 @@ impl Geom {
         let i = (o * self.sw + k * self.dw) as isize - self.pw as isize;
         (i >= 0 && (i as usize) < self.iw).then_some(i as usize)
     }
+    /// First input column of output column `o` when every tap of a kernel row falls
+    /// inside the input at consecutive columns (dilation 1), so that the row's taps are
+    /// one contiguous span of `kw * c` input values.
+    #[inline]
+    pub fn inner_span(&self, o: usize) -> Option<usize> {
+        let i = (o * self.sw) as isize - self.pw as isize;
+        (self.dw == 1 && i >= 0 && i as usize + self.kw <= self.iw).then_some(i as usize)
+    }
     /// Elements per input sample.
     pub fn in_size(&self) -> usize {
         self.ih * self.iw * self.c

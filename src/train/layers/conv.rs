@@ -38,6 +38,13 @@ pub(crate) fn im2col<T: Real>(g: &Geom, n: usize, x: &[T], col: &mut [T]) {
                         drow.fill(T::zero());
                         continue;
                     };
+                    // All taps of this kernel row inside the input: one contiguous span
+                    // (one copy instead of `kw`, which matters for few input channels).
+                    if let Some(ix0) = g.inner_span(ox) {
+                        let s = (iy * g.iw + ix0) * c;
+                        drow.copy_from_slice(&xb[s..s + g.kw * c]);
+                        continue;
+                    }
                     for kx in 0..g.kw {
                         let d = &mut drow[kx * c..(kx + 1) * c];
                         match g.col(ox, kx) {
@@ -68,6 +75,15 @@ pub(crate) fn col2im_add<T: Real>(g: &Geom, n: usize, dcol: &[T], dx: &mut [T]) 
                 row += 1;
                 for ky in 0..g.kh {
                     let Some(iy) = g.row(oy, ky) else { continue };
+                    if let Some(ix0) = g.inner_span(ox) {
+                        let s = (iy * g.iw + ix0) * c;
+                        let t = ky * g.kw * c;
+                        let span = g.kw * c;
+                        for (d, &v) in xb[s..s + span].iter_mut().zip(&src[t..t + span]) {
+                            *d += v;
+                        }
+                        continue;
+                    }
                     for kx in 0..g.kw {
                         let Some(ix) = g.col(ox, kx) else { continue };
                         let s = (iy * g.iw + ix) * c;
