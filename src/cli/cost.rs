@@ -20,7 +20,9 @@ pub enum DTypeArg {
 
 #[derive(Debug, Args)]
 pub struct CostArgs {
-    /// Network file (`Arch(...)` RON).
+    /// Network file (`Arch(...)` RON), or a candidate file (`Candidate(arch, cuts,
+    /// map)`, e.g. a run's `candidates/<id>.ron`), whose cuts and map are the defaults
+    /// of `--cuts` and `--map`.
     pub arch: PathBuf,
     /// Print one JSON object on stdout.
     #[arg(long)]
@@ -47,9 +49,25 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     };
     let text = std::fs::read_to_string(&args.arch)
         .with_context(|| format!("cannot read {}", args.arch.display()))?;
-    let arch = match Arch::from_ron(&text) {
-        Ok(a) => a,
-        Err(e) => bail!("{}:{}", args.arch.display(), e),
+    let (arch, args) = match distrinas::ronfmt::options().from_str::<Candidate>(&text) {
+        Ok(c) => {
+            // The candidate's partitioning unless the command line gives one.
+            let own = args.cuts.is_empty() && args.map.is_empty();
+            let args = if own {
+                CostArgs {
+                    cuts: c.cuts,
+                    map: c.map,
+                    ..args
+                }
+            } else {
+                args
+            };
+            (c.arch, args)
+        }
+        Err(_) => match Arch::from_ron(&text) {
+            Ok(a) => (a, args),
+            Err(e) => bail!("{}:{}", args.arch.display(), e),
+        },
     };
     let layers =
         layer_costs(&arch, dtype).map_err(|e| anyhow::anyhow!("{}: {e}", args.arch.display()))?;

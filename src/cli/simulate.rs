@@ -25,6 +25,10 @@ pub struct SimulateArgs {
     /// Number of requests (default: the scenario's `workload.requests`).
     #[arg(long)]
     pub requests: Option<usize>,
+    /// Arrival process in RON, replacing the scenario's `workload.arrivals`, e.g.
+    /// `'Periodic(period_ms: 25.0)'` or `'Poisson(rate_hz: 40.0)'`.
+    #[arg(long, value_name = "RON")]
+    pub arrivals: Option<String>,
     /// Simulation seed (default: the search's, from `<id>.search.json`; else the
     /// scenario's `seed`).
     #[arg(long)]
@@ -141,7 +145,18 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     ) else {
         bail!("source or sink is not a device of the scenario");
     };
-    let mut workload = SimWorkload::from_scenario(&sc.workload, &loaded.base_dir)?;
+    let mut scenario_workload = sc.workload.clone();
+    if let Some(a) = &args.arrivals {
+        scenario_workload.arrivals = distrinas::ronfmt::options().from_str(a).map_err(|err| {
+            anyhow::anyhow!(
+                "--arrivals: {}:{}: {} (expected Periodic(period_ms: ...), Poisson(rate_hz: ...) or Trace(file: \"...\"))",
+                err.span.start.line,
+                err.span.start.col,
+                err.code
+            )
+        })?;
+    }
+    let mut workload = SimWorkload::from_scenario(&scenario_workload, &loaded.base_dir)?;
     if let Some(n) = args.requests {
         workload.requests = n;
     }

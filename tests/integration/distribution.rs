@@ -287,6 +287,91 @@ mod flagships {
         serde_json::from_str(stdout(&o).trim()).expect("one JSON object")
     }
 
+    /// docs/distribution.md "What if frames came faster?": camera-mnist's most accurate
+    /// network replayed at 40 frames/s (T = 25 ms). Uncut on the camera it is a
+    /// deterministic single-server queue with service time S > T (its compute time):
+    /// frame k's latency is L0 + k (S - T), L0 its latency alone. Cut cam>h1>h2, every
+    /// stage (compute or link) is shorter than T, so no frame waits: each takes L0 of
+    /// the pipeline. Cut cam>h1>gw, the 802.15.4 hop is the slowest stage and queues.
+    #[test]
+    fn a_pipeline_keeps_up_where_one_device_queues() {
+        let sim = |candidate: &str, period_ms: f64| {
+            let arrivals = format!("Periodic(period_ms: {period_ms:?})");
+            search(&[
+                "simulate",
+                "scenarios/camera-mnist.ron",
+                "--candidate",
+                candidate,
+                "--arrivals",
+                &arrivals,
+                "--requests",
+                "200",
+                "--json",
+            ])
+        };
+        let lat = |v: &Value, k: &str| v["latency_ms"][k].as_f64().unwrap();
+        let whole = "models/candidates/camera-whole.ron";
+        let cost = search(&[
+            "cost",
+            whole,
+            "--scenario",
+            "scenarios/camera-mnist.ron",
+            "--json",
+        ]);
+        let part = &cost["partitions"]["partitions"][0];
+        // Hand calculation from the STM32L432KC profile: 582,960 MACs at 20 M MAC/s plus
+        // 25 µs for each of the 18 deployed layers.
+        assert_eq!(part["macs"], 582_960);
+        let s_ms = 582_960.0 / 20e6 * 1e3 + 18.0 * 0.025;
+        assert!((part["compute_ns"].as_f64().unwrap() / 1e6 - s_ms).abs() < 1e-6);
+        let alone = sim(whole, 200.0);
+        let l0 = lat(&alone, "max");
+        assert!(
+            (lat(&alone, "mean") - l0).abs() < 1e-6,
+            "no queue at 5 frames/s"
+        );
+        let fast = sim(whole, 25.0);
+        assert_eq!(fast["completed"], 200);
+        let growth = s_ms - 25.0;
+        assert!(
+            (lat(&fast, "max") - (l0 + 199.0 * growth)).abs() < 1e-3,
+            "{fast}"
+        );
+        assert!(
+            (lat(&fast, "mean") - (l0 + 99.5 * growth)).abs() < 1e-3,
+            "{fast}"
+        );
+
+        let pipeline = "models/candidates/camera-pipeline.ron";
+        let p0 = lat(&sim(pipeline, 200.0), "max");
+        let p = sim(pipeline, 25.0);
+        assert_eq!(p["completed"], 200);
+        assert!((lat(&p, "max") - p0).abs() < 1e-6, "{p}");
+        assert!((lat(&p, "mean") - p0).abs() < 1e-6, "{p}");
+
+        let front = sim("models/candidates/camera-front.ron", 25.0);
+        assert!(lat(&front, "max") > lat(&fast, "max"), "{front}");
+        let thread_util = front["links"]["h1-gw"]["utilisation"].as_f64().unwrap();
+        assert!(thread_util > 0.98, "{front}");
+
+        // A malformed arrival process is refused with what was expected.
+        let o = run(&[
+            "simulate",
+            "scenarios/camera-mnist.ron",
+            "--candidate",
+            pipeline,
+            "--arrivals",
+            "Periodic(every_ms: 25.0)",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("--arrivals: 1:"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("Periodic(period_ms: ...)"),
+            "{}",
+            stderr(&o)
+        );
+    }
+
     fn members(v: &Value) -> Vec<Value> {
         v["front"].as_array().unwrap().clone()
     }

@@ -757,3 +757,24 @@ fn variants_md_commands_run() {
     assert_eq!(v["problem"], "dtlz2");
     assert_eq!(v["seeds"].as_array().unwrap().len(), 2);
 }
+
+/// The what-if commands of docs/distribution.md run as written, and print the figures
+/// its table quotes (the closed-form check of those figures is
+/// `distribution::flagships::a_pipeline_keeps_up_where_one_device_queues`).
+#[test]
+fn distribution_md_commands_run() {
+    let dir = scratch();
+    let outs = run_page("docs/distribution.md", dir.path());
+    assert_eq!(outs.len(), 5, "two cost and three simulate commands");
+    let out = |i: usize| stdout(&outs[i].1);
+    assert!(out(0).contains("29598.0"), "{}", out(0));
+    assert!(out(1).contains("every partition fits"), "{}", out(1));
+    for (i, served, p95) in [
+        (2, "33.703/s", "913.213"),
+        (3, "25.614/s", "2696.013"),
+        (4, "39.524/s", "85.180"),
+    ] {
+        assert!(out(i).contains(served), "{}", out(i));
+        assert!(out(i).contains(&format!("p95 {p95}")), "{}", out(i));
+    }
+}
