@@ -558,41 +558,31 @@ mod flagships {
              Flatten, Dense(units: 10)])",
         )
         .unwrap();
-        let o = run_in(
-            &repo(""),
-            &[
-                "search",
-                "scenarios/quickstart.ron",
-                "--generations",
-                "1",
-                "--population",
-                "4",
-                "--out",
-                &p("x"),
-                "--warm-start",
-                flat.to_str().unwrap(),
-            ],
+        let refused = |out: &str, net: &str, why: &str| {
+            let o = run_in(
+                &repo(""),
+                &[
+                    "search",
+                    "scenarios/quickstart.ron",
+                    "--generations",
+                    "1",
+                    "--population",
+                    "4",
+                    "--out",
+                    &p(out),
+                    "--warm-start",
+                    net,
+                ],
+            );
+            assert_eq!(o.status.code(), Some(1));
+            assert!(stderr(&o).contains(why), "{}", stderr(&o));
+        };
+        refused(
+            "x",
+            flat.to_str().unwrap(),
+            "not built from the search space's blocks",
         );
-        assert_eq!(o.status.code(), Some(1));
-        assert!(
-            stderr(&o).contains("not built from the search space's blocks"),
-            "{}",
-            stderr(&o)
-        );
-        let o = run(&[
-            "search",
-            "scenarios/quickstart.ron",
-            "--generations",
-            "1",
-            "--population",
-            "4",
-            "--out",
-            &p("y"),
-            "--warm-start",
-            "models/nets/har-s.ron",
-        ]);
-        assert_eq!(o.status.code(), Some(1));
-        assert!(stderr(&o).contains("har-s.ron"), "{}", stderr(&o));
+        refused("y", "models/nets/har-s.ron", "har-s.ron");
     }
 
     /// The commands behind docs/distribution.md's tables, as a smoke run (2 seeds of a
