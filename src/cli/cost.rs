@@ -64,8 +64,16 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
             };
             (c.arch, args)
         }
-        Err(_) => match Arch::from_ron(&text) {
+        Err(candidate_error) => match Arch::from_ron(&text) {
             Ok(a) => (a, args),
+            // A file that says it is a candidate gets the candidate's parse error.
+            Err(_) if text.contains("Candidate(") => bail!(
+                "{}:{}:{}: {}",
+                args.arch.display(),
+                candidate_error.span.start.line,
+                candidate_error.span.start.col,
+                candidate_error.code
+            ),
             Err(e) => bail!("{}:{}", args.arch.display(), e),
         },
     };

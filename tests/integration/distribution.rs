@@ -372,6 +372,65 @@ mod flagships {
         );
     }
 
+    /// `cost` takes a candidate file: its cuts and map unless the command line gives
+    /// them; a malformed candidate is refused at the line and column of the fault.
+    #[test]
+    fn cost_reads_a_candidates_partitioning() {
+        let args = |extra: &[&'static str]| {
+            let mut a = vec![
+                "cost",
+                "models/candidates/camera-pipeline.ron",
+                "--scenario",
+                "scenarios/camera-mnist.ron",
+                "--json",
+            ];
+            a.extend(extra);
+            a
+        };
+        let parts = |v: &Value| -> Vec<(String, Vec<u64>)> {
+            v["partitions"]["partitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let layers = p["layers"].as_array().unwrap();
+                    (
+                        p["device"].as_str().unwrap().to_string(),
+                        layers.iter().map(|l| l.as_u64().unwrap()).collect(),
+                    )
+                })
+                .collect()
+        };
+        let own = search(&args(&[]));
+        let want = [("cam", [0, 7]), ("h1", [7, 11]), ("h2", [11, 18])];
+        let got = parts(&own);
+        assert_eq!(got.len(), 3, "{own}");
+        for ((d, l), (wd, wl)) in got.iter().zip(want) {
+            assert_eq!((d.as_str(), l.as_slice()), (wd, wl.as_slice()));
+        }
+        let other = search(&args(&["--cuts", "11", "--map", "cam,h2"]));
+        assert_eq!(
+            parts(&other),
+            [
+                ("cam".to_string(), vec![0, 11]),
+                ("h2".to_string(), vec![11, 18])
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.ron");
+        let text = std::fs::read_to_string(repo("models/candidates/camera-pipeline.ron")).unwrap();
+        let line = text.lines().position(|l| l.trim() == "cuts: [").unwrap() + 1;
+        std::fs::write(&bad, text.replace("cuts: [", "cutz: [")).unwrap();
+        let o = run(&["cost", bad.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("bad.ron:{line}:5")), "{err}");
+        assert!(
+            err.contains("expected one of `arch`, `cuts`, or `map`"),
+            "{err}"
+        );
+    }
+
     fn members(v: &Value) -> Vec<Value> {
         v["front"].as_array().unwrap().clone()
     }
