@@ -42,6 +42,11 @@ fn shipped_files_match_their_checksums_and_the_readme() {
     }
 }
 
+/// Sum of every value of every case (a content checksum independent of the file's text).
+fn value_sum<'a>(cases: impl Iterator<Item = &'a [f32]>) -> f64 {
+    cases.flatten().map(|&v| v as f64).sum()
+}
+
 fn class_counts(labels: &[usize], classes: usize) -> Vec<usize> {
     let mut c = vec![0; classes];
     for &l in labels {
@@ -68,12 +73,7 @@ fn mnist_5k_loads_as_28x28_images_with_the_stratified_split() {
         let raw = kind.load(&repo(path)).unwrap();
         assert_eq!(raw.cases.len(), n, "{path}");
         assert_eq!(raw.shape, Some(vec![28, 28, 1]));
-        let sum: f64 = raw
-            .cases
-            .iter()
-            .flat_map(|c| &c.values)
-            .map(|&v| v as f64)
-            .sum();
+        let sum = value_sum(raw.cases.iter().map(|c| c.values.as_slice()));
         assert_eq!(sum as u64, pixel_sum, "{path}");
         let first: f64 = raw.cases[0].values.iter().map(|&v| v as f64).sum();
         assert_eq!(first as u64, first_row_sum, "{path}");
@@ -126,12 +126,7 @@ fn mnist_1d_loads_as_40_step_series() {
         assert_eq!(set.cases.len(), n);
         assert!(set.cases.iter().all(|c| c.len == 40));
         assert_eq!(set.channels, 1);
-        let s: f64 = set
-            .cases
-            .iter()
-            .flat_map(|c| &c.values)
-            .map(|&v| v as f64)
-            .sum();
+        let s = value_sum(set.cases.iter().map(|c| c.values.as_slice()));
         assert!((s - sum).abs() < 1e-3, "{s} vs {sum}");
         assert_eq!(set.cases[0].values[0], first);
         assert_eq!(set.cases[0].values[39], last);
