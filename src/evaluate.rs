@@ -14,5 +14,6 @@ pub mod problem;
 pub mod run;
 pub mod simulation;
 pub mod summary;
+pub mod sweep;
 pub mod warm;
 pub mod whatif;

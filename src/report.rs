@@ -32,6 +32,7 @@ mod normalise;
 mod outcome;
 mod plot;
 mod run;
+mod sweep;
 mod table;
 
 pub use compare::{
@@ -46,6 +47,7 @@ pub use run::{
     ConstraintSlack, DeviceSummary, FrontMember, GenerationRecord, HistoryRow, PartitionSummary,
     Run, RunInfo, RunResults,
 };
+pub use sweep::{sweep_csv, write_sweep};
 pub use table::{front_csv, history_csv, parse_history_csv};
 
 use std::path::{Path, PathBuf};

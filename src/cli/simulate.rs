@@ -3,14 +3,14 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
+use distrinas::evaluate::sweep::{sweep, SweepAxis, SweepCandidate, SweepResult, WhatIfBase};
 use distrinas::evaluate::whatif::{compare, replay, ComparisonRow, SearchRecord};
 use distrinas::network::Network;
 use distrinas::partition::Candidate;
-use distrinas::report::RunResults;
-use distrinas::scenario::{Event, Scenario};
-use distrinas::sim::{
-    overrides::apply_set, trace_csv, ServiceTime, SimConfig, SimWorkload, WhatIf,
-};
+use distrinas::report::{significant, write_sweep, RunResults};
+use distrinas::scenario::{Event, LoadedScenario, Scenario};
+use distrinas::sim::overrides::{apply_override, WhatIfTarget};
+use distrinas::sim::{trace_csv, ServiceTime, SimConfig, SimWorkload, WhatIf};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,9 +19,9 @@ pub struct SimulateArgs {
     /// Scenario file (RON).
     pub scenario: PathBuf,
     /// Candidate file (`Candidate(arch: ..., cuts: [...], map: [...])`), or a run
-    /// folder (its knee candidate).
-    #[arg(long)]
-    pub candidate: PathBuf,
+    /// folder (its knee candidate). Repeatable with `--sweep`.
+    #[arg(long, required = true)]
+    pub candidate: Vec<PathBuf>,
     /// Number of requests (default: the scenario's `workload.requests`).
     #[arg(long)]
     pub requests: Option<usize>,
@@ -39,9 +39,21 @@ pub struct SimulateArgs {
     /// Write a CSV of every request event to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
-    /// Override a parameter: `devices.<id>.<field>=<v>` or `links.<a>-<b>.<field>=<v>`.
+    /// Override a parameter: `devices.<id>.<field>=<v>`, `links.<a>-<b>.<field>=<v>` or
+    /// `workload.<field>=<v>`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
+    /// Replay over a grid of one `--set` path: `PATH=START..END:N` (N values, ends
+    /// included). A second `--sweep` makes a 2-D grid.
+    #[arg(long = "sweep", value_name = "PATH=START..END:N")]
+    pub sweep: Vec<String>,
+    /// Space sweep grids geometrically instead of evenly.
+    #[arg(long, requires = "sweep")]
+    pub log: bool,
+    /// Folder of the sweep's sweep.json, sweep.csv and sweep.svg (default
+    /// `runs/<scenario>-sweep`).
+    #[arg(long, requires = "sweep")]
+    pub out: Option<PathBuf>,
     /// Extra what-if event in RON, e.g. `'DeviceDown(device: "hub", at_ms: 500.0)'`.
     #[arg(long = "event", value_name = "RON")]
     pub events: Vec<String>,
@@ -109,14 +121,9 @@ fn print_comparison(rows: &[ComparisonRow]) {
     }
 }
 
-pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let loaded = Scenario::load(&args.scenario)?;
-    let sc = &loaded.scenario;
-    let mut network = Network::from_scenario(&loaded);
-    for s in &args.set {
-        apply_set(&mut network, s)?;
-    }
-    let cand_path = candidate_file(&args.candidate)?;
+/// Reads a candidate file with its search record (if any).
+fn load_candidate(path: &Path) -> anyhow::Result<(PathBuf, Candidate, Option<SearchRecord>)> {
+    let cand_path = candidate_file(path)?;
     let text = std::fs::read_to_string(&cand_path)
         .with_context(|| format!("cannot read {}", cand_path.display()))?;
     let candidate: Candidate = distrinas::ronfmt::options().from_str(&text).map_err(|e| {
@@ -129,25 +136,17 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let record = SearchRecord::read_for(&cand_path)?;
-    if let Some(r) = &record {
-        if r.scenario != sc.name {
-            eprintln!(
-                "note: {} was found by a search of scenario `{}`, replayed on `{}`",
-                cand_path.display(),
-                r.scenario,
-                sc.name
-            );
-        }
-    }
-    let (Some(source), Some(sink)) = (
-        network.device_index(&sc.source),
-        network.device_index(&sc.sink),
-    ) else {
-        bail!("source or sink is not a device of the scenario");
-    };
-    let mut scenario_workload = sc.workload.clone();
+    Ok((cand_path, candidate, record))
+}
+
+/// The scenario after `--arrivals`, `--set` and `--requests`, with its events and
+/// `--event`s, resolved for replays.
+fn what_if_base(args: &SimulateArgs, loaded: &LoadedScenario) -> anyhow::Result<WhatIfBase> {
+    let sc = &loaded.scenario;
+    let mut network = Network::from_scenario(loaded);
+    let mut workload = sc.workload.clone();
     if let Some(a) = &args.arrivals {
-        scenario_workload.arrivals = distrinas::ronfmt::options().from_str(a).map_err(|err| {
+        workload.arrivals = distrinas::ronfmt::options().from_str(a).map_err(|err| {
             anyhow::anyhow!(
                 "--arrivals: {}:{}: {} (expected Periodic(period_ms: ...), Poisson(rate_hz: ...) or Trace(file: \"...\"))",
                 err.span.start.line,
@@ -156,10 +155,22 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
     }
-    let mut workload = SimWorkload::from_scenario(&scenario_workload, &loaded.base_dir)?;
+    let mut target = WhatIfTarget {
+        network: &mut network,
+        workload: &mut workload,
+    };
+    for s in &args.set {
+        apply_override(&mut target, s)?;
+    }
     if let Some(n) = args.requests {
         workload.requests = n;
     }
+    let (Some(source), Some(sink)) = (
+        network.device_index(&sc.source),
+        network.device_index(&sc.sink),
+    ) else {
+        bail!("source or sink is not a device of the scenario");
+    };
     let mut events: Vec<Event> = sc.events.clone();
     for (i, e) in args.events.iter().enumerate() {
         let ev: Event = distrinas::ronfmt::options().from_str(e).map_err(|err| {
@@ -173,27 +184,70 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         })?;
         events.push(ev);
     }
-    let whatifs = WhatIf::from_scenario(&events, &network)?;
-    let config = SimConfig {
-        seed: args
-            .seed
-            .or(record.as_ref().map(|r| r.sim_seed))
-            .unwrap_or(sc.seed),
-        max_latency_ms: sc.app.max_latency_ms,
-        service: if args.exponential_service {
-            ServiceTime::Exponential
-        } else {
-            ServiceTime::Fixed
+    Ok(WhatIfBase {
+        network,
+        workload,
+        base_dir: loaded.base_dir.clone(),
+        events,
+        dtype: sc.dtype,
+        source,
+        sink,
+        config: SimConfig {
+            seed: sc.seed,
+            max_latency_ms: sc.app.max_latency_ms,
+            service: if args.exponential_service {
+                ServiceTime::Exponential
+            } else {
+                ServiceTime::Fixed
+            },
+            trace: args.trace.is_some(),
         },
-        trace: args.trace.is_some(),
+    })
+}
+
+pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let loaded = Scenario::load(&args.scenario)?;
+    let base = what_if_base(&args, &loaded)?;
+    if !args.sweep.is_empty() {
+        return run_sweep(&args, &loaded.scenario, &base);
+    }
+    if args.candidate.len() > 1 {
+        bail!("several --candidate files are replayed side by side only with --sweep");
+    }
+    let sc = &loaded.scenario;
+    let (cand_path, candidate, record) = load_candidate(&args.candidate[0])?;
+    if let Some(r) = &record {
+        if r.scenario != sc.name {
+            eprintln!(
+                "note: {} was found by a search of scenario `{}`, replayed on `{}`",
+                cand_path.display(),
+                r.scenario,
+                sc.name
+            );
+        }
+    }
+    let WhatIfBase {
+        network,
+        workload,
+        events,
+        source,
+        sink,
+        ..
+    } = &base;
+    let (source, sink) = (*source, *sink);
+    let workload = SimWorkload::from_scenario(workload, &loaded.base_dir)?;
+    let whatifs = WhatIf::from_scenario(events, network)?;
+    let config = SimConfig {
+        seed: sim_seed(&args, &record, sc),
+        ..base.config.clone()
     };
     let out = replay(
-        &candidate, &network, sc.dtype, source, sink, &workload, &whatifs, &config,
+        &candidate, network, sc.dtype, source, sink, &workload, &whatifs, &config,
     )
     .with_context(|| format!("candidate {}", cand_path.display()))?;
     let report = &out.report;
     if let Some(path) = &args.trace {
-        distrinas::atomic::write_atomic(path, trace_csv(&out.trace, &network).as_bytes())
+        distrinas::atomic::write_atomic(path, trace_csv(&out.trace, network).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let rows = record.as_ref().map(|r| compare(&r.figures, &out.figures));
@@ -284,4 +338,93 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The simulation seed of a replay: `--seed`, else the search's, else the scenario's.
+fn sim_seed(args: &SimulateArgs, record: &Option<SearchRecord>, sc: &Scenario) -> u64 {
+    args.seed
+        .or(record.as_ref().map(|r| r.sim_seed))
+        .unwrap_or(sc.seed)
+}
+
+fn run_sweep(args: &SimulateArgs, sc: &Scenario, base: &WhatIfBase) -> anyhow::Result<ExitCode> {
+    if args.sweep.len() > 2 {
+        bail!("at most two --sweep parameters (a 2-D grid)");
+    }
+    if args.trace.is_some() {
+        bail!("--trace records one replay; it cannot be combined with --sweep");
+    }
+    let axes = args
+        .sweep
+        .iter()
+        .map(|s| SweepAxis::parse(s, args.log))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut candidates = Vec::new();
+    for path in &args.candidate {
+        let (_, candidate, record) = load_candidate(path)?;
+        candidates.push(SweepCandidate {
+            label: path.display().to_string(),
+            candidate,
+            seed: sim_seed(args, &record, sc),
+        });
+    }
+    let points = sweep(base, &candidates, &axes)?;
+    let result = SweepResult {
+        scenario: sc.name.clone(),
+        max_latency_ms: sc.app.max_latency_ms,
+        log: args.log,
+        axes,
+        sweep: points,
+    };
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-sweep", sc.name)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let written = write_sweep(&dir, &result)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = args
+        .candidate
+        .iter()
+        .map(|c| c.display().to_string().len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let mut head = format!("{:<width$}", "candidate");
+    for a in &result.axes {
+        head += &format!(" {:>14}", short_path(&a.path));
+    }
+    println!(
+        "{head} {:>10} {:>10} {:>10} {:>12} {:>8}",
+        "p95 ms", "mean ms", "completed", "mJ/inference", "misses"
+    );
+    for p in &result.sweep {
+        let mut row = format!("{:<width$}", p.candidate);
+        for v in p.value.iter().chain(p.values.iter().flatten()) {
+            row += &format!(" {:>14}", significant(*v, 4));
+        }
+        let e = p
+            .energy_mj_per_inference
+            .map(|e| format!("{e:.4}"))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{row} {:>10.3} {:>10.3} {:>10.3} {:>12} {:>8}",
+            p.latency_p95_ms, p.latency_mean_ms, p.completed_fraction, e, p.deadline_misses
+        );
+    }
+    if let Some(l) = result.max_latency_ms {
+        println!("\napp.max_latency_ms {l}");
+    }
+    for w in written {
+        println!("wrote {}", w.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `links.a-b.bandwidth_bps` → `a-b.bandwidth_bps` (the table's column header).
+fn short_path(path: &str) -> &str {
+    path.split_once('.').map(|(_, r)| r).unwrap_or(path)
 }

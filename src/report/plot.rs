@@ -125,6 +125,135 @@ pub(crate) fn line_plot(
     })
 }
 
+/// One panel of [`panels_plot`]: a y axis, line series and an optional horizontal
+/// reference line (e.g. the application's latency limit).
+pub(crate) struct Panel {
+    pub y_desc: String,
+    pub series: Vec<Series>,
+    pub hline: Option<(f64, String)>,
+    /// Names of the integer y values 0, 1, ... (a categorical axis), if any.
+    pub y_names: Option<Vec<String>>,
+}
+
+/// Short decimal label of an axis value.
+fn tick(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{v:.1e}")
+    } else {
+        let s = format!("{v:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" {
+            "0".into()
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Panels stacked vertically over one shared x axis (log10 when `log_x`, labelled with
+/// the values themselves); one colour per series index, the same in every panel.
+pub(crate) fn panels_plot(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    log_x: bool,
+    panels: &[Panel],
+) -> Result<(), ReportError> {
+    let fx = |x: f64| if log_x { x.log10() } else { x };
+    let xr = range(panels.iter().flat_map(|p| {
+        p.series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|q| fx(q.0)))
+    }));
+    let height = 60 + 260 * panels.len().max(1) as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        let draw = || -> Result<(), String> {
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            let root = root
+                .titled(title, ("sans-serif", 20))
+                .map_err(|e| e.to_string())?;
+            let areas = root.split_evenly((panels.len().max(1), 1));
+            for (area, panel) in areas.iter().zip(panels) {
+                let yr = range(
+                    panel
+                        .series
+                        .iter()
+                        .flat_map(|s| s.points.iter().map(|p| p.1))
+                        .chain(panel.hline.as_ref().map(|h| h.0))
+                        .chain([0.0]),
+                );
+                let mut chart = ChartBuilder::on(area)
+                    .margin(10)
+                    .x_label_area_size(36)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d(xr.clone(), yr)
+                    .map_err(|e| e.to_string())?;
+                let xfmt = |v: &f64| tick(if log_x { 10f64.powf(*v) } else { *v });
+                let yfmt = |v: &f64| match &panel.y_names {
+                    Some(names) if (v - v.round()).abs() < 1e-9 && *v >= 0.0 => {
+                        names.get(v.round() as usize).cloned().unwrap_or_default()
+                    }
+                    Some(_) => String::new(),
+                    None => tick(*v),
+                };
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(panel.y_desc.as_str())
+                    .x_label_formatter(&xfmt)
+                    .y_label_formatter(&yfmt)
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                if let Some((y, label)) = &panel.hline {
+                    let (x0, x1) = (xr.start, xr.end);
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            [(x0, *y), (x1, *y)],
+                            6,
+                            4,
+                            BLACK.stroke_width(1),
+                        ))
+                        .map_err(|e| e.to_string())?
+                        .label(label.clone())
+                        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+                }
+                for (i, s) in panel.series.iter().enumerate() {
+                    let c = colour(i);
+                    let pts: Vec<(f64, f64)> = s
+                        .points
+                        .iter()
+                        .filter(|p| p.1.is_finite())
+                        .map(|p| (fx(p.0), p.1))
+                        .collect();
+                    chart
+                        .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                        .map_err(|e| e.to_string())?
+                        .label(s.label.clone())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+                    if pts.len() <= 200 {
+                        chart
+                            .draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.filled())))
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }
+            root.present().map_err(|e| e.to_string())
+        };
+        draw().map_err(plot_err(path))?;
+    }
+    write_file(path, svg.as_bytes())
+}
+
 /// Scatter of one pair of objectives: front members (blue), knee (red, larger).
 fn scatter(
     path: &Path,

@@ -1,9 +1,10 @@
-//! `--set` overrides for what-if runs: change one device or link parameter of a
-//! resolved [`Network`] and compare, e.g. `devices.hub.mac_per_s=2e8` or
-//! `links.hub-phone.bandwidth_bps=1e6`.
+//! `--set` overrides for what-if runs: change one device, link or workload parameter
+//! and compare, e.g. `devices.hub.mac_per_s=2e8`, `links.hub-phone.bandwidth_bps=1e6`
+//! or `workload.arrivals.period_ms=50`.
 
 use super::SimError;
 use crate::network::Network;
+use crate::scenario::{Arrivals, Workload};
 
 /// Device fields `--set devices.<id>.<field>=<value>` accepts.
 pub const DEVICE_FIELDS: &[&str] = &[
@@ -28,6 +29,90 @@ pub const LINK_FIELDS: &[&str] = &[
     "loss",
 ];
 
+/// Workload fields `--set workload.<field>=<value>` accepts.
+pub const WORKLOAD_FIELDS: &[&str] = &[
+    "arrivals.period_ms",
+    "arrivals.rate_hz",
+    "jitter_ms",
+    "requests",
+];
+
+/// What a `--set` override may change: the resolved network and the scenario's
+/// workload (resolved into a [`super::SimWorkload`] after the overrides).
+#[derive(Debug)]
+pub struct WhatIfTarget<'a> {
+    /// Devices and links.
+    pub network: &'a mut Network,
+    /// Arrivals, request count and jitter.
+    pub workload: &'a mut Workload,
+}
+
+/// Splits `PATH=VALUE` and parses the value as a number.
+pub fn parse_set(spec: &str) -> Result<(&str, f64), SimError> {
+    let (path, value) = spec
+        .split_once('=')
+        .ok_or_else(|| bad(spec, "expected PATH=VALUE"))?;
+    let value = value.trim();
+    let num: f64 = value
+        .parse()
+        .map_err(|_| bad(spec, format!("`{value}` is not a number")))?;
+    Ok((path.trim(), num))
+}
+
+/// Applies one `PATH=VALUE` override: `devices.<id>.<field>`, `links.<a>-<b>.<field>`
+/// (see [`apply_set`]) or `workload.<field>` ([`WORKLOAD_FIELDS`]).
+pub fn apply_override(target: &mut WhatIfTarget<'_>, spec: &str) -> Result<(), SimError> {
+    let (path, num) = parse_set(spec)?;
+    set_value(target, path, num).map_err(|msg| bad(spec, msg))
+}
+
+/// Sets the parameter at `path` to `value` (the `--set` semantics without the string
+/// round trip, used by sweeps). The error is the reason, without the path.
+pub fn set_value(target: &mut WhatIfTarget<'_>, path: &str, value: f64) -> Result<(), String> {
+    match path.strip_prefix("workload.") {
+        Some(field) => set_workload(target.workload, field, value),
+        None => set_network(target.network, path, value),
+    }
+}
+
+fn set_workload(w: &mut Workload, field: &str, num: f64) -> Result<(), String> {
+    if !num.is_finite() || num < 0.0 {
+        return Err("the value must be a finite number >= 0".into());
+    }
+    match (field, &mut w.arrivals) {
+        ("arrivals.period_ms", Arrivals::Periodic { period_ms }) if num > 0.0 => *period_ms = num,
+        ("arrivals.rate_hz", Arrivals::Poisson { rate_hz }) if num > 0.0 => *rate_hz = num,
+        ("arrivals.period_ms" | "arrivals.rate_hz", Arrivals::Periodic { .. })
+        | ("arrivals.period_ms" | "arrivals.rate_hz", Arrivals::Poisson { .. })
+            if num == 0.0 =>
+        {
+            return Err("must be > 0".into())
+        }
+        ("arrivals.period_ms", a) | ("arrivals.rate_hz", a) => {
+            let kind = match a {
+                Arrivals::Periodic { .. } => "Periodic",
+                Arrivals::Poisson { .. } => "Poisson",
+                Arrivals::Trace { .. } => "Trace",
+            };
+            return Err(format!(
+                "the workload's arrivals are {kind}; period_ms applies to Periodic, rate_hz to Poisson"
+            ));
+        }
+        ("jitter_ms", _) => w.jitter_ms = num,
+        ("requests", _) if num.fract() == 0.0 && num >= 1.0 && num <= u32::MAX as f64 => {
+            w.requests = num as usize
+        }
+        ("requests", _) => return Err("expected a whole number >= 1".into()),
+        _ => {
+            return Err(format!(
+                "unknown workload field; expected one of {}",
+                WORKLOAD_FIELDS.join(", ")
+            ))
+        }
+    }
+    Ok(())
+}
+
 fn bad(spec: &str, msg: impl std::fmt::Display) -> SimError {
     SimError::Override(format!("`{spec}`: {msg}"))
 }
@@ -36,41 +121,33 @@ fn bad(spec: &str, msg: impl std::fmt::Display) -> SimError {
 /// `links.<a>-<b>.<field>` (either endpoint order); fields as in the profile files
 /// ([`DEVICE_FIELDS`], [`LINK_FIELDS`]).
 pub fn apply_set(network: &mut Network, spec: &str) -> Result<(), SimError> {
-    let (path, value) = spec
-        .split_once('=')
-        .ok_or_else(|| bad(spec, "expected PATH=VALUE"))?;
-    let value = value.trim();
-    let num: f64 = value
-        .parse()
-        .map_err(|_| bad(spec, format!("`{value}` is not a number")))?;
+    let (path, num) = parse_set(spec)?;
+    set_network(network, path, num).map_err(|msg| bad(spec, msg))
+}
+
+fn set_network(network: &mut Network, path: &str, num: f64) -> Result<(), String> {
     if !num.is_finite() || num < 0.0 {
-        return Err(bad(spec, "the value must be a finite number >= 0"));
+        return Err("the value must be a finite number >= 0".into());
     }
     let int = || {
         if num.fract() == 0.0 && num <= u32::MAX as f64 {
             Ok(num as u64)
         } else {
-            Err(bad(spec, "expected a whole number"))
+            Err("expected a whole number".to_string())
         }
     };
-    let (kind, rest) = path.trim().split_once('.').ok_or_else(|| {
-        bad(
-            spec,
-            "expected devices.<id>.<field> or links.<a>-<b>.<field>",
-        )
-    })?;
-    let (name, field) = rest
-        .rsplit_once('.')
-        .ok_or_else(|| bad(spec, "missing .<field>"))?;
+    const WHERE: &str = "expected devices.<id>.<field>, links.<a>-<b>.<field> or workload.<field>";
+    let (kind, rest) = path.split_once('.').ok_or(WHERE)?;
+    let (name, field) = rest.rsplit_once('.').ok_or("missing .<field>")?;
     match kind {
         "devices" => {
             let i = network
                 .device_index(name)
-                .ok_or_else(|| bad(spec, format!("unknown device `{name}`")))?;
+                .ok_or_else(|| format!("unknown device `{name}`"))?;
             let d = &mut network.devices[i];
             match field {
-                "flash_bytes" => d.flash_bytes = num as u64,
-                "sram_bytes" => d.sram_bytes = num as u64,
+                "flash_bytes" => d.flash_bytes = int()?,
+                "sram_bytes" => d.sram_bytes = int()?,
                 "mac_per_s" if num > 0.0 => d.mac_per_s = num,
                 "layer_overhead_us" => d.layer_overhead_us = num,
                 "active_mw" => d.active_mw = num,
@@ -79,14 +156,11 @@ pub fn apply_set(network: &mut Network, spec: &str) -> Result<(), SimError> {
                 "rx_mw" => d.rx_mw = num,
                 "battery_mj" => d.battery_mj = Some(num),
                 "cores" if num >= 1.0 => d.cores = int()? as u32,
-                "mac_per_s" | "cores" => return Err(bad(spec, "must be > 0")),
+                "mac_per_s" | "cores" => return Err("must be > 0".into()),
                 _ => {
-                    return Err(bad(
-                        spec,
-                        format!(
-                            "unknown device field; expected one of {}",
-                            DEVICE_FIELDS.join(", ")
-                        ),
+                    return Err(format!(
+                        "unknown device field; expected one of {}",
+                        DEVICE_FIELDS.join(", ")
                     ))
                 }
             }
@@ -105,36 +179,30 @@ pub fn apply_set(network: &mut Network, spec: &str) -> Result<(), SimError> {
                     let (a, b) = ids(l);
                     name == format!("{a}-{b}") || name == format!("{b}-{a}")
                 })
-                .ok_or_else(|| bad(spec, format!("no link `{name}` (write links.<a>-<b>)")))?;
+                .ok_or_else(|| format!("no link `{name}` (write links.<a>-<b>)"))?;
             let l = &mut network.links[i];
+            let (mtu, header) = (l.mtu_bytes, l.header_bytes);
             match field {
                 "bandwidth_bps" if num > 0.0 => l.bandwidth_bps = num,
                 "latency_ms" => l.latency_ms = num,
                 "mtu_bytes" => l.mtu_bytes = int()? as u32,
                 "header_bytes" => l.header_bytes = int()? as u32,
                 "loss" if num < 1.0 => l.loss = num,
-                "bandwidth_bps" => return Err(bad(spec, "must be > 0")),
-                "loss" => return Err(bad(spec, "must be in [0, 1)")),
+                "bandwidth_bps" => return Err("must be > 0".into()),
+                "loss" => return Err("must be in [0, 1)".into()),
                 _ => {
-                    return Err(bad(
-                        spec,
-                        format!(
-                            "unknown link field; expected one of {}",
-                            LINK_FIELDS.join(", ")
-                        ),
+                    return Err(format!(
+                        "unknown link field; expected one of {}",
+                        LINK_FIELDS.join(", ")
                     ))
                 }
             }
             if l.mtu_bytes <= l.header_bytes {
-                return Err(bad(spec, "mtu_bytes must exceed header_bytes"));
+                (l.mtu_bytes, l.header_bytes) = (mtu, header);
+                return Err("mtu_bytes must exceed header_bytes".into());
             }
         }
-        _ => {
-            return Err(bad(
-                spec,
-                "expected devices.<id>.<field> or links.<a>-<b>.<field>",
-            ))
-        }
+        _ => return Err(WHERE.into()),
     }
     Ok(())
 }
@@ -172,6 +240,37 @@ mod tests {
         ] {
             let e = apply_set(&mut net, bad).unwrap_err().to_string();
             assert!(e.contains(bad.split('=').next().unwrap()), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn sets_workload_fields_by_arrival_kind() {
+        let mut net = Network::new(vec![device("wrist")], vec![], vec![]);
+        let mut w = Workload {
+            arrivals: Arrivals::Periodic { period_ms: 100.0 },
+            requests: 10,
+            jitter_ms: 0.0,
+        };
+        let mut t = WhatIfTarget {
+            network: &mut net,
+            workload: &mut w,
+        };
+        apply_override(&mut t, "workload.arrivals.period_ms=25").unwrap();
+        apply_override(&mut t, "workload.jitter_ms=2.5").unwrap();
+        apply_override(&mut t, "workload.requests=400").unwrap();
+        apply_override(&mut t, "devices.wrist.idle_mw=0.5").unwrap();
+        assert_eq!(t.workload.arrivals, Arrivals::Periodic { period_ms: 25.0 });
+        assert_eq!((t.workload.jitter_ms, t.workload.requests), (2.5, 400));
+        assert_eq!(t.network.devices[0].idle_mw, 0.5);
+        for (spec, why) in [
+            ("workload.arrivals.rate_hz=5", "arrivals are Periodic"),
+            ("workload.arrivals.period_ms=0", "must be > 0"),
+            ("workload.requests=2.5", "whole number"),
+            ("workload.speed=1", "unknown workload field"),
+            ("devices.wrist.flash_bytes=1.5", "whole number"),
+        ] {
+            let e = apply_override(&mut t, spec).unwrap_err().to_string();
+            assert!(e.contains(spec) && e.contains(why), "{spec}: {e}");
         }
     }
 }

@@ -9,4 +9,5 @@ mod foundation;
 mod integrated;
 mod search_engine;
 mod sim;
+mod sweep;
 mod train;
