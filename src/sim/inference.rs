@@ -214,8 +214,9 @@ enum Ev {
     Arrive,
     /// A partition finished on `dev`'s core `core`, started in device epoch `epoch`.
     ComputeDone { dev: u32, core: u32, epoch: u32 },
-    /// Transmitter `tx` finished its current message.
-    TxDone { tx: u32 },
+    /// Transmitter `tx` finished the message it started as its frame number `seq`
+    /// (stale when that frame was aborted by a failure meanwhile).
+    TxDone { tx: u32, seq: u32 },
     /// Request slot `req` reached the end of its current hop; `epoch` of the receiver.
     HopArrive { req: u32, epoch: u32 },
     /// What-if event number `i`.
@@ -246,21 +247,25 @@ struct DevState {
     max_queue: usize,
 }
 
+/// The frame a transmitter has in the air.
 #[derive(Debug, Clone, Copy)]
 struct TxCur {
     req: u32,
     link: u32,
     from: u32,
     to: u32,
-    link_epoch: u32,
-    from_epoch: u32,
-    to_epoch: u32,
+    /// Frame number on this transmitter (matches its `Ev::TxDone`).
+    seq: u32,
+    /// Scheduled end of transmission (its `TxDone` time).
+    end: Time,
 }
 
 #[derive(Debug, Default)]
 struct TxState {
     queue: VecDeque<u32>,
     current: Option<TxCur>,
+    /// Number of frames started so far (the next frame's `seq`, wrapping).
+    seq: u32,
     busy_ns: u64,
     max_queue: usize,
 }
@@ -302,7 +307,6 @@ struct InferenceModel {
     // resources
     devs: Vec<DevState>,
     txs: Vec<TxState>,
-    link_epoch: Vec<u32>,
     link_acc: Vec<LinkAcc>,
     // routes: arena + cache indexed by step × devices + from
     routes: Vec<Vec<Hop>>,
@@ -353,7 +357,6 @@ impl InferenceModel {
         let ntx = net.media.len() + 2 * net.links.len();
         InferenceModel {
             txs: (0..ntx).map(|_| TxState::default()).collect(),
-            link_epoch: vec![0; net.links.len()],
             link_acc: vec![LinkAcc::default(); net.links.len()],
             routes: Vec::new(),
             route_cache: vec![UNKNOWN; steps.len() * net.devices.len()],
@@ -630,15 +633,17 @@ impl InferenceModel {
         acc.airtime_ns += air;
         self.devs[hop.from].tx_ns += air;
         self.devs[hop.to].rx_ns += air;
-        self.txs[tx].busy_ns += air;
-        self.txs[tx].current = Some(TxCur {
+        let t = &mut self.txs[tx];
+        t.busy_ns += air;
+        let seq = t.seq;
+        t.seq = t.seq.wrapping_add(1);
+        t.current = Some(TxCur {
             req: r,
             link: hop.link as u32,
             from: hop.from as u32,
             to: hop.to as u32,
-            link_epoch: self.link_epoch[hop.link],
-            from_epoch: self.devs[hop.from].epoch,
-            to_epoch: self.devs[hop.to].epoch,
+            seq,
+            end: s.now() + air,
         });
         self.log(
             s.now(),
@@ -647,35 +652,59 @@ impl InferenceModel {
             Some(hop.from as u32),
             Some(hop.link as u32),
         );
-        s.schedule_in(air, Ev::TxDone { tx: tx as u32 });
+        s.schedule_in(air, Ev::TxDone { tx: tx as u32, seq });
     }
 
-    fn tx_done(&mut self, tx: usize, s: &mut Scheduler<Ev>) {
+    fn tx_done(&mut self, tx: usize, seq: u32, s: &mut Scheduler<Ev>) {
+        if self.txs[tx].current.is_none_or(|c| c.seq != seq) {
+            return; // the frame was aborted by a failure; it was dropped then
+        }
         let c = self.txs[tx]
             .current
             .take()
             .expect("a transmitter finishes what it sent");
         let (l, f, t) = (c.link as usize, c.from as usize, c.to as usize);
-        let ok = self.net.is_link_up(l)
-            && self.link_epoch[l] == c.link_epoch
-            && self.net.is_device_up(f)
-            && self.devs[f].epoch == c.from_epoch
-            && self.net.is_device_up(t)
-            && self.devs[t].epoch == c.to_epoch;
-        if ok {
-            self.log(s.now(), c.req, TraceKind::TxEnd, Some(c.from), Some(c.link));
-            let lat = self.net.links[l].latency_ns();
-            s.schedule_in(
-                lat,
-                Ev::HopArrive {
-                    req: c.req,
-                    epoch: c.to_epoch,
-                },
-            );
-        } else {
-            self.drop_req(c.req, Some(c.from), Some(c.link), s);
-        }
+        // a failure of the link or of either end aborts the frame at once (`abort_frames`),
+        // so a frame that reaches its end went through
+        debug_assert!(
+            self.net.is_link_up(l) && self.net.is_device_up(f) && self.net.is_device_up(t)
+        );
+        self.log(s.now(), c.req, TraceKind::TxEnd, Some(c.from), Some(c.link));
+        let lat = self.net.links[l].latency_ns();
+        s.schedule_in(
+            lat,
+            Ev::HopArrive {
+                req: c.req,
+                epoch: self.devs[t].epoch,
+            },
+        );
         self.pump(tx, s);
+    }
+
+    /// Aborts, at the current time, every frame in the air that `hit` selects: the
+    /// request is dropped now, the unsent rest of the frame (scheduled end − now) is
+    /// taken back from the sender's tx time, the receiver's rx time, the link's airtime
+    /// and the transmitter's busy time, and the transmitter starts its next message.
+    /// The frame's `TxDone`, already scheduled, is then stale and ignored.
+    fn abort_frames(&mut self, hit: impl Fn(&TxCur) -> bool, s: &mut Scheduler<Ev>) {
+        let now = s.now();
+        let mut freed = Vec::new();
+        for tx in 0..self.txs.len() {
+            let Some(c) = self.txs[tx].current.filter(&hit) else {
+                continue;
+            };
+            self.txs[tx].current = None;
+            let unsent = c.end - now; // `now ≤ end`: the TxDone has not fired yet
+            self.txs[tx].busy_ns -= unsent;
+            self.link_acc[c.link as usize].airtime_ns -= unsent;
+            self.devs[c.from as usize].tx_ns -= unsent;
+            self.devs[c.to as usize].rx_ns -= unsent;
+            self.drop_req(c.req, Some(c.from), Some(c.link), s);
+            freed.push(tx);
+        }
+        for tx in freed {
+            self.pump(tx, s);
+        }
     }
 
     fn hop_arrive(&mut self, r: u32, epoch: u32, s: &mut Scheduler<Ev>) {
@@ -766,12 +795,15 @@ impl InferenceModel {
     }
 
     fn apply(&mut self, change: Change, s: &mut Scheduler<Ev>) {
+        // routes are invalidated before the aborted transmitters start their queued
+        // messages, so those are rerouted around the failure
         match change {
             Change::DeviceDown(d) => {
                 if !self.net.is_device_up(d) {
                     return;
                 }
                 self.net.set_device_up(d, false);
+                self.topology_changed();
                 let now = s.now();
                 let dev = &mut self.devs[d];
                 dev.epoch += 1;
@@ -786,18 +818,30 @@ impl InferenceModel {
                 for r in lost {
                     self.drop_req(r, Some(d as u32), None, s);
                 }
+                let d = d as u32;
+                self.abort_frames(|c| c.from == d || c.to == d, s);
             }
-            Change::DeviceUp(d) => self.net.set_device_up(d, true),
+            Change::DeviceUp(d) => {
+                self.net.set_device_up(d, true);
+                self.topology_changed();
+            }
             Change::LinkDown(l) => {
                 if self.net.is_link_up(l) {
                     self.net.set_link_up(l, false);
-                    self.link_epoch[l] += 1;
+                    self.topology_changed();
+                    let l = l as u32;
+                    self.abort_frames(|c| c.link == l, s);
                 }
             }
-            Change::LinkUp(l) => self.net.set_link_up(l, true),
-            Change::LinkBandwidth(l, f) => self.net.set_bandwidth_factor(l, f),
+            Change::LinkUp(l) => {
+                self.net.set_link_up(l, true);
+                self.topology_changed();
+            }
+            Change::LinkBandwidth(l, f) => {
+                self.net.set_bandwidth_factor(l, f);
+                self.topology_changed();
+            }
         }
-        self.topology_changed();
     }
 
     fn gen(&mut self, s: &mut Scheduler<Ev>) {
@@ -916,7 +960,7 @@ impl Model for InferenceModel {
             Ev::ComputeDone { dev, core, epoch } => {
                 self.compute_done(dev as usize, core as usize, epoch, s)
             }
-            Ev::TxDone { tx } => self.tx_done(tx as usize, s),
+            Ev::TxDone { tx, seq } => self.tx_done(tx as usize, seq, s),
             Ev::HopArrive { req, epoch } => self.hop_arrive(req, epoch, s),
             Ev::Change(i) => {
                 let c = self.events[i as usize].change;
@@ -962,5 +1006,118 @@ mod tests {
             ..plan
         };
         assert!(matches!(empty.validate(3), Err(SimError::EmptyPlan)));
+    }
+
+    /// A failure during a transmission aborts the frame at the event time: the request
+    /// is dropped then, only the airtime actually sent is charged (sender tx, receiver
+    /// rx, link airtime), the stale end of transmission is ignored and the transmitter
+    /// starts its next message at once.
+    #[test]
+    fn failure_aborts_the_frame_in_the_air_at_the_event_time() {
+        use crate::network::tests::{device, link};
+        // chain a - b - c, both links on one shared medium (one transmitter), 1 Mb/s
+        // (8000 ns per byte), 1 ms hop latency, 80 payload + 20 header bytes per packet
+        let mut ab = link(0, 1, 1e6, 1.0);
+        let mut bc = link(1, 2, 1e6, 1.0);
+        ab.medium = Some(0);
+        bc.medium = Some(0);
+        let net = Network::new(
+            vec![device("a"), device("b"), device("c")],
+            vec![ab, bc],
+            vec!["air".into()],
+        );
+        // input (0 bytes) a → b, compute 40 µs on b, 990-byte output b → c (sink)
+        let plan = InferencePlan {
+            source: 0,
+            sink: 2,
+            input_bytes: 0,
+            stages: vec![Stage {
+                device: 1,
+                compute_ns: 40_000,
+                output_bytes: 990,
+            }],
+        };
+        // airtimes by hand: 0 bytes = 1 packet = 20 wire bytes → 160 µs;
+        // 990 bytes = ceil(990/80) = 13 packets, 990 + 13 × 20 = 1250 wire bytes → 10 ms
+        let small = 160_000;
+        let big = 10_000_000;
+        // request 0 (t = 0): a→b 0..0.16 ms, arrives at b 1.16 ms, computes until
+        // 1.2 ms, b→c in the air 1.2..11.2 ms. Request 1 (t = 2 ms) queues its a→b hop
+        // on the busy medium. The failure hits at 5.2 ms, 4 ms into request 0's frame.
+        let fail = 5_200_000;
+        let sent = fail - 1_200_000; // 4 ms
+        let w = SimWorkload::periodic(2_000_000, 2);
+        let config = SimConfig {
+            trace: true,
+            ..Default::default()
+        };
+        let at = |at_ns, change| WhatIf { at_ns, change };
+        let cases = [
+            // the link b-c fails, and is back before request 1 needs it
+            [
+                at(fail, Change::LinkDown(1)),
+                at(6_000_000, Change::LinkUp(1)),
+            ],
+            // the receiver c fails, and is back before request 1 needs it
+            [
+                at(fail, Change::DeviceDown(2)),
+                at(6_000_000, Change::DeviceUp(2)),
+            ],
+        ];
+        for events in cases {
+            let (r, t) = simulate_traced(&plan, &net, &w, &events, &config).unwrap();
+            let ctx = format!("{:?}", events[0].change);
+            assert_eq!((r.completed, r.dropped), (1, 1), "{ctx}");
+            let of = |req: u64| -> Vec<(u64, TraceKind)> {
+                t.iter()
+                    .filter(|x| x.request == req)
+                    .map(|x| (x.time_ns, x.kind))
+                    .collect()
+            };
+            // request 0 is dropped at the event time; its stale end (11.2 ms) is ignored
+            assert_eq!(
+                of(0).last(),
+                Some(&(fail, TraceKind::Drop)),
+                "{ctx}: {:?}",
+                of(0)
+            );
+            assert!(t.iter().all(|x| x.time_ns != 1_200_000 + big), "{ctx}");
+            // request 1's a→b starts on the freed medium at the event time; it then goes
+            // on normally: arrives at b 1 ms after its 160 µs, 40 µs compute, 10 ms b→c
+            // and 1 ms latency
+            let tx1 = fail;
+            let done = tx1 + small + 1_000_000 + 40_000 + big + 1_000_000;
+            assert_eq!(
+                of(1),
+                [
+                    (2_000_000, TraceKind::Arrive),
+                    (tx1, TraceKind::TxStart),
+                    (tx1 + small, TraceKind::TxEnd),
+                    (tx1 + small + 1_000_000, TraceKind::HopArrive),
+                    (tx1 + small + 1_000_000, TraceKind::ComputeStart),
+                    (tx1 + small + 1_040_000, TraceKind::ComputeEnd),
+                    (tx1 + small + 1_040_000, TraceKind::TxStart),
+                    (tx1 + small + 1_040_000 + big, TraceKind::TxEnd),
+                    (done, TraceKind::HopArrive),
+                    (done, TraceKind::Complete),
+                ],
+                "{ctx}"
+            );
+            assert_eq!(r.latency_ms.max, (done - 2_000_000) as f64 / 1e6, "{ctx}");
+            // only the 4 ms actually sent of the aborted frame are charged
+            let dev = |id: &str| (r.devices[id].tx_ns, r.devices[id].rx_ns);
+            assert_eq!(dev("a"), (2 * small, 0), "{ctx}");
+            assert_eq!(dev("b"), (sent + big, 2 * small), "{ctx}");
+            assert_eq!(dev("c"), (0, sent + big), "{ctx}");
+            assert_eq!(r.links["a-b"].airtime_ns, 2 * small, "{ctx}");
+            assert_eq!(r.links["b-c"].airtime_ns, sent + big, "{ctx}");
+            // bytes and messages count what was attempted
+            assert_eq!(r.links["b-c"].messages, 2, "{ctx}");
+            assert_eq!(r.links["b-c"].bytes, 2 * 990, "{ctx}");
+            // the medium was busy 2 × 160 µs + 4 ms + 10 ms of the horizon
+            let busy = (2 * small + sent + big) as f64 / done as f64;
+            let u = r.links["b-c"].utilisation;
+            assert!((u - busy).abs() < 1e-12, "{ctx}: {u} vs {busy}");
+        }
     }
 }
