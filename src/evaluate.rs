@@ -7,6 +7,7 @@ pub mod training;
 pub use run::load_splits;
 pub use store::WeightStore;
 pub use training::{train_candidate, TrainFigures};
+pub mod adapt;
 pub mod measure;
 pub mod objectives;
 pub mod pipeline;

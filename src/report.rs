@@ -26,6 +26,7 @@
 //! assert_eq!(n.normalise(&[2.0, 7.0]), vec![0.5, 0.5]);
 //! ```
 
+mod adapt;
 mod compare;
 mod markdown;
 mod normalise;
@@ -35,6 +36,7 @@ mod run;
 mod sweep;
 mod table;
 
+pub use adapt::{adapt_csv, write_adapt};
 pub use compare::{
     compare_runs, comparison_table, distribution_figures, group_summaries, run_mode,
     write_comparison, Comparison, DistributionFigures, GroupSummary, MemberFigures, RunComparison,

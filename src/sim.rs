@@ -1,17 +1,21 @@
 #![doc = include_str!("../docs/simulation.md")]
 
 pub mod candidate;
+pub mod deployment;
 pub mod energy;
 pub mod engine;
 pub mod inference;
 pub mod overrides;
+pub mod policy;
 pub mod queue;
 pub mod report;
 pub mod trace;
 pub mod workload;
 
 pub use engine::{Model, RunEnd, Scheduler, SchedulingError, Simulation, Time};
-pub use inference::{simulate, simulate_traced, InferencePlan, ServiceTime, SimConfig, Stage};
+pub use inference::{
+    simulate, simulate_deployment, simulate_traced, InferencePlan, ServiceTime, SimConfig, Stage,
+};
 pub use report::{DeviceReport, LatencySummary, LinkReport, SimReport};
 pub use trace::{trace_csv, TraceKind, TraceRecord};
 pub use workload::{ms_to_ns, ArrivalProcess, Change, SimWorkload, WhatIf};
@@ -52,6 +56,9 @@ pub enum SimError {
     /// Bad `--set` override.
     #[error("invalid override {0}")]
     Override(String),
+    /// Bad switching policy.
+    #[error("invalid policy: {0}")]
+    Policy(String),
     /// Bad what-if event.
     #[error("invalid event: {0}")]
     InvalidEvent(String),

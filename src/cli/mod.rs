@@ -1,5 +1,6 @@
 //! Subcommands: one file each, holding its clap arguments and a `run` function.
 
+mod adapt;
 mod bench_search;
 mod compare;
 mod cost;
@@ -28,6 +29,9 @@ pub enum Command {
     Search(search::SearchArgs),
     /// What-if replay of one candidate under a scenario's workload and events.
     Simulate(simulate::SimulateArgs),
+    /// Deploy a run's front with a switching policy until the first battery dies,
+    /// side by side with every static member.
+    Adapt(adapt::AdaptArgs),
     /// Check scenario files (schema and semantics).
     Validate(validate::ValidateArgs),
     /// Show a scenario's devices, links, routes and budgets.
@@ -51,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Search(a) => search::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Adapt(a) => adapt::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Cost(a) => cost::run(a),

@@ -201,6 +201,7 @@ fn what_if_base(args: &SimulateArgs, loaded: &LoadedScenario) -> anyhow::Result<
                 ServiceTime::Fixed
             },
             trace: args.trace.is_some(),
+            no_fast_forward: false,
         },
     })
 }

@@ -6,8 +6,10 @@
 //! Semantics are those of `DESIGN.md` ("Discrete-event simulation"), detailed in
 //! `docs/simulation.md`.
 
+use super::deployment::{Deployment, DeploymentReport};
 use super::energy::{device_energy, lifetime_s};
 use super::engine::{Model, Scheduler, Simulation, Time};
+use super::policy::{DuringSwitch, SwitchPolicy};
 use super::report::{DeviceReport, LatencyRecorder, LinkReport, SimReport};
 use super::trace::{TraceKind, TraceRecord};
 use super::workload::{ArrivalProcess, Change, SimWorkload, WhatIf};
@@ -97,6 +99,9 @@ pub struct SimConfig {
     pub service: ServiceTime,
     /// Record a per-request trace.
     pub trace: bool,
+    /// Step through every request even where fast-forward would apply
+    /// ([`super::deployment`]); the figures are the same either way.
+    pub no_fast_forward: bool,
 }
 
 /// Runs `workload` through `plan` on `network` (its current state is the initial
@@ -124,7 +129,77 @@ pub fn simulate_traced(
     events: &[WhatIf],
     config: &SimConfig,
 ) -> Result<(SimReport, Vec<TraceRecord>), SimError> {
-    plan.validate(network.devices.len())?;
+    let policy = SwitchPolicy::fixed(0);
+    let dep = Deployment {
+        plans: std::slice::from_ref(plan),
+        weight_bytes: &[],
+        accuracy: &[],
+        policy: &policy,
+        horizon_ns: None,
+        stop_at_first_death: false,
+        sample_every_ns: 0,
+    };
+    run(&dep, network, workload, events, config, false).map(|(r, t, _)| (r, t))
+}
+
+/// Simulates a deployment of several members under a switching policy (see
+/// [`super::deployment`] and [`super::policy`]); the trace is not recorded.
+pub fn simulate_deployment(
+    dep: &Deployment,
+    network: &Network,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+) -> Result<(SimReport, DeploymentReport), SimError> {
+    let cfg = SimConfig {
+        trace: false,
+        ..config.clone()
+    };
+    run(dep, network, workload, events, &cfg, true).map(|(r, _, d)| (r, d))
+}
+
+fn validate(
+    dep: &Deployment,
+    network: &Network,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    deploy: bool,
+) -> Result<(), SimError> {
+    let n = dep.plans.len();
+    if n == 0 {
+        return Err(SimError::EmptyPlan);
+    }
+    for p in dep.plans {
+        p.validate(network.devices.len())?;
+    }
+    if deploy {
+        let lens_ok = dep.accuracy.len() == n
+            && dep.weight_bytes.len() == n
+            && dep
+                .weight_bytes
+                .iter()
+                .zip(dep.plans)
+                .all(|(w, p)| w.len() == p.stages.len());
+        if !lens_ok {
+            return Err(SimError::Policy(
+                "every member needs a plan, an accuracy and one weight size per stage".into(),
+            ));
+        }
+    }
+    let pol = dep.policy;
+    let bad_member = std::iter::once(pol.start)
+        .chain(pol.rules.iter().map(|r| r.1))
+        .any(|m| m >= n);
+    if bad_member || pol.weights_from.is_some_and(|d| d >= network.devices.len()) {
+        return Err(SimError::Policy(
+            "member or device index out of range".into(),
+        ));
+    }
+    if !pol.rules.is_empty() && !deploy {
+        return Err(SimError::Policy(
+            "rules need a deployment simulation".into(),
+        ));
+    }
     workload.validate()?;
     for l in &network.links {
         let ok =
@@ -147,12 +222,29 @@ pub fn simulate_traced(
             return Err(SimError::InvalidEvent(format!("index {i} out of range")));
         }
     }
-    let model = InferenceModel::new(plan, network.clone(), workload, events, config);
+    Ok(())
+}
+
+/// The simulation of every entry point: plain replays are one-member deployments
+/// without batteries checked (`deploy` false).
+fn run(
+    dep: &Deployment,
+    network: &Network,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+    deploy: bool,
+) -> Result<(SimReport, Vec<TraceRecord>, DeploymentReport), SimError> {
+    validate(dep, network, workload, events, deploy)?;
+    let model = InferenceModel::new(dep, network.clone(), workload, events, config, deploy);
     let mut sim = Simulation::new(model);
     let target = sim.model().target;
     for (i, e) in events.iter().enumerate() {
         sim.schedule_at(e.at_ns, Ev::Change(i as u32))
             .expect("clock at 0");
+    }
+    if let Some(h) = dep.horizon_ns {
+        sim.schedule_at(h, Ev::End).expect("clock at 0");
     }
     if target > 0 {
         let first = sim.model_mut().next_base_time();
@@ -163,10 +255,15 @@ pub fn simulate_traced(
         sim.run();
     }
     let horizon = if target > 0 { sim.now() } else { 0 };
-    let processed = sim.events_processed();
     let mut model = sim.into_model();
+    let processed = sim_processed(&model, horizon);
     let trace = model.trace.take().unwrap_or_default();
-    Ok((model.report(horizon, processed), trace))
+    let deployment = model.finish(horizon);
+    Ok((model.report(horizon, processed), trace, deployment))
+}
+
+fn sim_processed(model: &InferenceModel, _horizon: Time) -> u64 {
+    model.handled + model.ff.skipped_events
 }
 
 /// One step of a request, compiled from the plan.
@@ -221,6 +318,8 @@ enum Ev {
     HopArrive { req: u32, epoch: u32 },
     /// What-if event number `i`.
     Change(u32),
+    /// The deployment's horizon.
+    End,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -230,6 +329,15 @@ struct Req {
     step: u32,
     route: u32,
     hop: u32,
+    /// Plan index: a member (`< members`) or a weight write of a switch.
+    plan: u32,
+}
+
+/// A plan's steps in the step arena: `first..end`.
+#[derive(Debug, Clone, Copy)]
+struct PlanRange {
+    first: u32,
+    end: u32,
 }
 
 #[derive(Debug, Default)]
@@ -285,7 +393,11 @@ const UNKNOWN: u32 = u32::MAX - 1;
 
 struct InferenceModel {
     net: Network,
+    /// Steps of every plan (members, then weight writes), concatenated.
     steps: Vec<StepKind>,
+    plans: Vec<PlanRange>,
+    /// Number of member plans (the first `members` of `plans`).
+    members: usize,
     events: Vec<WhatIf>,
     service: ServiceTime,
     // arrivals
@@ -318,7 +430,17 @@ struct InferenceModel {
     dropped: u64,
     deadline_misses: u64,
     trace: Option<Vec<TraceRecord>>,
+    /// Events handled.
+    handled: u64,
+    /// Latency of the last completed request, ns.
+    last_latency: u64,
+    completed_per_member: Vec<u64>,
+    ad: adaptive::Adaptive,
+    ff: fastforward::FastForward,
 }
+
+mod adaptive;
+mod fastforward;
 
 fn stream(seed: u64, s: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
@@ -334,13 +456,52 @@ fn exp_sample(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
 
 impl InferenceModel {
     fn new(
-        plan: &InferencePlan,
+        dep: &Deployment,
         net: Network,
         workload: &SimWorkload,
         events: &[WhatIf],
         config: &SimConfig,
+        deploy: bool,
     ) -> Self {
-        let steps = compile(plan);
+        let mut steps = Vec::new();
+        let mut plans = Vec::new();
+        let mut push = |st: Vec<StepKind>, steps: &mut Vec<StepKind>| {
+            let first = steps.len() as u32;
+            steps.extend(st);
+            plans.push(PlanRange {
+                first,
+                end: steps.len() as u32,
+            });
+        };
+        for p in dep.plans {
+            push(compile(p), &mut steps);
+        }
+        let members = dep.plans.len();
+        // weight writes of each member's partitions
+        let mut switch_plans = vec![Vec::new(); members];
+        let pol = dep.policy;
+        for (m, (p, w)) in dep.plans.iter().zip(dep.weight_bytes).enumerate() {
+            for (stage, &bytes) in p.stages.iter().zip(w) {
+                if bytes == 0 {
+                    continue;
+                }
+                let mut st = Vec::new();
+                if let Some(from) = pol.weights_from.filter(|&f| f != stage.device) {
+                    st.push(StepKind::Transfer {
+                        from: from as u32,
+                        to: stage.device as u32,
+                        bytes,
+                    });
+                }
+                st.push(StepKind::Compute {
+                    device: stage.device as u32,
+                    ns: (bytes as f64 / pol.flash_write_bps * 1e9).round() as u64,
+                });
+                let index = members + switch_plans.iter().map(Vec::len).sum::<usize>();
+                switch_plans[m].push(index as u32);
+                push(st, &mut steps);
+            }
+        }
         let target = match &workload.arrivals {
             ArrivalProcess::Trace { times_ns } => workload.requests.min(times_ns.len()),
             _ => workload.requests,
@@ -355,6 +516,8 @@ impl InferenceModel {
             })
             .collect();
         let ntx = net.media.len() + 2 * net.links.len();
+        let ad = adaptive::Adaptive::new(dep, switch_plans, &net, deploy);
+        let ff = fastforward::FastForward::new(workload, events, config, &net, dep.horizon_ns);
         InferenceModel {
             txs: (0..ntx).map(|_| TxState::default()).collect(),
             link_acc: vec![LinkAcc::default(); net.links.len()],
@@ -362,6 +525,8 @@ impl InferenceModel {
             route_cache: vec![UNKNOWN; steps.len() * net.devices.len()],
             devs,
             steps,
+            plans,
+            members,
             events: events.to_vec(),
             service: config.service,
             arrivals: workload.arrivals.clone(),
@@ -384,6 +549,11 @@ impl InferenceModel {
             dropped: 0,
             deadline_misses: 0,
             trace: config.trace.then(Vec::new),
+            handled: 0,
+            last_latency: 0,
+            completed_per_member: vec![0; members],
+            ad,
+            ff,
             net,
         }
     }
@@ -465,45 +635,76 @@ impl InferenceModel {
 
     fn drop_req(&mut self, r: u32, device: Option<u32>, link: Option<u32>, s: &mut Scheduler<Ev>) {
         self.log(s.now(), r, TraceKind::Drop, device, link);
-        self.dropped += 1;
         self.in_flight -= 1;
         self.free.push(r);
+        let q = self.reqs[r as usize];
+        if (q.plan as usize) < self.members {
+            self.dropped += 1;
+            self.ad.outcome(true);
+        } else {
+            self.switch_part_lost(q.id, s);
+        }
         self.check_done(s);
     }
 
     fn complete(&mut self, r: u32, s: &mut Scheduler<Ev>) {
         let now = s.now();
-        let lat = now - self.reqs[r as usize].arrival;
-        self.log(now, r, TraceKind::Complete, Some(self.net_sink()), None);
-        self.latencies.record(lat);
-        if let Some(d) = self.deadline_ns {
-            if lat as f64 > d {
-                self.deadline_misses += 1;
-            }
-        }
-        self.completed += 1;
+        let q = self.reqs[r as usize];
         self.in_flight -= 1;
         self.free.push(r);
+        if q.plan as usize >= self.members {
+            self.switch_part_done(q.id, s);
+            self.check_done(s);
+            return;
+        }
+        let lat = now - q.arrival;
+        self.log(
+            now,
+            r,
+            TraceKind::Complete,
+            Some(self.plan_sink(q.plan)),
+            None,
+        );
+        self.latencies.record(lat);
+        self.last_latency = lat;
+        let miss = self.deadline_ns.is_some_and(|d| lat as f64 > d);
+        if miss {
+            self.deadline_misses += 1;
+        }
+        self.ad.outcome(miss);
+        self.completed += 1;
+        self.completed_per_member[q.plan as usize] += 1;
         self.check_done(s);
     }
 
-    fn net_sink(&self) -> u32 {
-        match self.steps.last() {
-            Some(StepKind::Transfer { to, .. }) => *to,
-            Some(StepKind::Compute { device, .. }) => *device,
-            None => 0,
+    /// Device where plan `p`'s last step ends.
+    fn plan_sink(&self, p: u32) -> u32 {
+        match self.steps[self.plans[p as usize].end as usize - 1] {
+            StepKind::Transfer { to, .. } => to,
+            StepKind::Compute { device, .. } => device,
         }
     }
 
-    fn arrive(&mut self, s: &mut Scheduler<Ev>) {
+    /// Device where plan `p`'s first step starts.
+    fn plan_source(&self, p: u32) -> u32 {
+        match self.steps[self.plans[p as usize].first as usize] {
+            StepKind::Transfer { from, .. } => from,
+            StepKind::Compute { device, .. } => device,
+        }
+    }
+
+    /// A request slot for a new request of plan `plan`.
+    fn alloc(&mut self, arrival: Time, id: u64, plan: u32) -> u32 {
         let req = Req {
-            arrival: s.now(),
-            id: self.arrived as u64,
-            step: 0,
+            arrival,
+            id,
+            step: self.plans[plan as usize].first,
             route: 0,
             hop: 0,
+            plan,
         };
-        let r = match self.free.pop() {
+        self.in_flight += 1;
+        match self.free.pop() {
             Some(r) => {
                 self.reqs[r as usize] = req;
                 r
@@ -512,21 +713,40 @@ impl InferenceModel {
                 self.reqs.push(req);
                 (self.reqs.len() - 1) as u32
             }
-        };
-        self.in_flight += 1;
+        }
+    }
+
+    fn arrive(&mut self, s: &mut Scheduler<Ev>) {
+        let now = s.now();
+        if self.ad.deploy {
+            if self.battery_died(now, s) {
+                return;
+            }
+            self.sample_if_due(now);
+        }
+        if !self.ad.policy.rules.is_empty() {
+            self.consider_switch(now, s);
+        }
+        let plan = self.ad.active as u32;
+        let r = self.alloc(now, self.arrived as u64, plan);
         self.arrived += 1;
-        let src = match self.steps[0] {
-            StepKind::Transfer { from, .. } => from,
-            StepKind::Compute { device, .. } => device,
-        };
-        self.log(s.now(), r, TraceKind::Arrive, Some(src), None);
+        let src = self.plan_source(plan);
+        self.log(now, r, TraceKind::Arrive, Some(src), None);
+        if self.ad.switching.is_some() {
+            match self.ad.policy.during_switch {
+                DuringSwitch::Queue => self.ad.held.push(r),
+                DuringSwitch::Drop => self.drop_req(r, Some(src), None, s),
+            }
+            return;
+        }
         self.begin_step(r, s);
     }
 
     /// Starts the request's current step (completing it when all steps are done).
     fn begin_step(&mut self, r: u32, s: &mut Scheduler<Ev>) {
-        let step = self.reqs[r as usize].step as usize;
-        if step == self.steps.len() {
+        let q = self.reqs[r as usize];
+        let step = q.step as usize;
+        if step == self.plans[q.plan as usize].end as usize {
             self.complete(r, s);
             return;
         }
@@ -795,6 +1015,7 @@ impl InferenceModel {
     }
 
     fn apply(&mut self, change: Change, s: &mut Scheduler<Ev>) {
+        self.ff.changes += 1;
         // routes are invalidated before the aborted transmitters start their queued
         // messages, so those are rerouted around the failure
         match change {
@@ -845,6 +1066,9 @@ impl InferenceModel {
     }
 
     fn gen(&mut self, s: &mut Scheduler<Ev>) {
+        if self.ff.eligible && self.fast_forward(s) {
+            return;
+        }
         let base = self.next_base;
         self.generated += 1;
         if self.jitter_ns == 0 {
@@ -954,6 +1178,7 @@ impl Model for InferenceModel {
     type Event = Ev;
 
     fn handle(&mut self, event: Ev, s: &mut Scheduler<Ev>) {
+        self.handled += 1;
         match event {
             Ev::Gen => self.gen(s),
             Ev::Arrive => self.arrive(s),
@@ -966,6 +1191,7 @@ impl Model for InferenceModel {
                 let c = self.events[i as usize].change;
                 self.apply(c, s);
             }
+            Ev::End => s.stop(),
         }
     }
 }

@@ -77,6 +77,33 @@ impl LatencyRecorder {
         }
     }
 
+    /// Records the same latency `n` times (the same state as `n` calls of
+    /// [`LatencyRecorder::record`]).
+    pub fn record_n(&mut self, ns: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let exact_fits = self.hist.is_none() && self.exact.len() as u64 + n <= EXACT_LIMIT as u64;
+        if exact_fits {
+            self.exact.extend(std::iter::repeat_n(ns, n as usize));
+        } else {
+            if self.hist.is_none() {
+                let mut h = vec![0u64; bucket(u64::MAX) + 1];
+                for &v in &self.exact {
+                    h[bucket(v)] += 1;
+                }
+                self.exact = Vec::new();
+                self.hist = Some(h);
+            }
+            if let Some(h) = &mut self.hist {
+                h[bucket(ns)] += n;
+            }
+        }
+        self.count += n;
+        self.sum += ns as u128 * n as u128;
+        self.max = self.max.max(ns);
+    }
+
     /// Number of recorded latencies.
     pub fn count(&self) -> u64 {
         self.count
