@@ -160,6 +160,9 @@ impl InferenceModel {
                 let [busy, tx, rx, _] = prev.dev[d];
                 let e_prev = device_energy(dev, busy, tx, rx, now - period).total_mj;
                 let e_now = self.energy_at(d, now);
+                if e_now >= b {
+                    return 0; // this arrival finds the battery empty
+                }
                 let per = e_now - e_prev;
                 if per <= 0.0 {
                     continue;
