@@ -15,6 +15,7 @@ use distrinas::report::{write_adapt, RunInfo, RunResults};
 use distrinas::scenario::{LoadedScenario, Scenario};
 use distrinas::sim::overrides::{apply_override, WhatIfTarget};
 use distrinas::sim::policy::{PolicySpec, SwitchPolicy};
+
 use distrinas::sim::{ServiceTime, SimConfig, SimWorkload, WhatIf};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
         .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))
 }
 
-fn read_candidate(path: &Path) -> anyhow::Result<Candidate> {
+pub(crate) fn read_candidate(path: &Path) -> anyhow::Result<Candidate> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     distrinas::ronfmt::options().from_str(&text).map_err(|e| {
@@ -89,45 +90,79 @@ fn scenario_of(args: &AdaptArgs) -> anyhow::Result<LoadedScenario> {
     Ok(Scenario::embedded_quickstart())
 }
 
-/// Members of a policy file: candidate files relative to the policy's folder, or
-/// ids of the run's front; accuracies from the file or the front.
-fn policy_members(
-    spec: &PolicySpec,
-    policy_path: &Path,
-    args: &AdaptArgs,
-    run: &RunResults,
+/// A policy file resolved: its members (candidate files relative to the policy's
+/// folder, or ids of `run`'s front; accuracies from the file, else from the front
+/// of the run the candidate file belongs to), the policy and its rules as text.
+pub(crate) fn load_policy(
+    path: &Path,
+    network: &Network,
+    run: Option<(&Path, &RunResults)>,
     build: &dyn Fn(&str, &Candidate, f64) -> anyhow::Result<DeployMember>,
-) -> anyhow::Result<Vec<DeployMember>> {
-    let dir = policy_path.parent().unwrap_or(Path::new("."));
-    spec.members
+) -> anyhow::Result<(Vec<DeployMember>, SwitchPolicy, Vec<String>)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let spec: PolicySpec = distrinas::ronfmt::options().from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: {} (expected a policy, see docs/adaptation.md)",
+            path.display(),
+            e.span.start.line,
+            e.span.start.col,
+            e.code
+        )
+    })?;
+    let policy = spec
+        .resolve(network)
+        .with_context(|| format!("{}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let members = spec
+        .members
         .iter()
         .map(|m| {
-            let in_front = run.front.iter().find(|f| f.id == m.candidate);
-            let file = match in_front {
-                Some(f) => args.run.join(&f.candidate_file),
-                None => dir.join(&m.candidate),
-            };
-            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            let acc = m
-                .accuracy
-                .or_else(|| {
-                    run.front
-                        .iter()
-                        .find(|f| f.id == stem)
-                        .and_then(|f| f.test_accuracy)
-                })
-                .with_context(|| {
+            let in_run = run.and_then(|(d, r)| {
+                r.front
+                    .iter()
+                    .find(|f| f.id == m.candidate)
+                    .map(|f| d.join(&f.candidate_file))
+            });
+            let file = in_run.unwrap_or_else(|| dir.join(&m.candidate));
+            let accuracy = match m.accuracy {
+                Some(a) => a,
+                None => front_accuracy(&file, run.map(|r| r.1)).with_context(|| {
                     format!(
-                        "{}: member `{}` has no accuracy (give `accuracy:` or a candidate of {})",
-                        policy_path.display(),
-                        m.name,
-                        args.run.display()
+                        "{}: member `{}` has no accuracy: give `accuracy:` or a candidate of a run folder",
+                        path.display(),
+                        m.name
                     )
-                })?;
-            let cand = read_candidate(&file)?;
-            build(&m.name, &cand, acc)
+                })?,
+            };
+            build(&m.name, &read_candidate(&file)?, accuracy)
         })
-        .collect()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rules = spec
+        .rules
+        .iter()
+        .map(|r| {
+            let when = ron::ser::to_string(&r.when).unwrap_or_else(|_| format!("{:?}", r.when));
+            format!("{when} → {}", r.use_)
+        })
+        .collect();
+    Ok((members, policy, rules))
+}
+
+/// The test accuracy of candidate `file` (`RUN/candidates/<id>.ron`) from its run's
+/// front (`RUN/front.json`, or `run` when given).
+fn front_accuracy(file: &Path, run: Option<&RunResults>) -> Option<f64> {
+    let id = file.file_stem()?.to_str()?;
+    let from_file;
+    let run = match run.filter(|r| r.front.iter().any(|f| f.id == id)) {
+        Some(r) => r,
+        None => {
+            let front = file.parent()?.parent()?.join("front.json");
+            from_file = read_json::<RunResults>(&front).ok()?;
+            &from_file
+        }
+    };
+    run.front.iter().find(|f| f.id == id)?.test_accuracy
 }
 
 pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
@@ -193,26 +228,8 @@ pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
     // the policy and its members
     let (members, policy, planned, rules) = match &args.policy {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            let spec: PolicySpec = distrinas::ronfmt::options().from_str(&text).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}:{}:{}: {} (expected a policy, see docs/adaptation.md)",
-                    p.display(),
-                    e.span.start.line,
-                    e.span.start.col,
-                    e.code
-                )
-            })?;
-            let policy = spec
-                .resolve(&network)
-                .with_context(|| format!("{}", p.display()))?;
-            let members = policy_members(&spec, p, &args, &run, &build)?;
-            let rules = spec
-                .rules
-                .iter()
-                .map(|r| format!("{:?} → {}", r.when, r.use_))
-                .collect();
+            let (members, policy, rules) =
+                load_policy(p, &network, Some((&args.run, &run)), &build)?;
             (members, policy, None, rules)
         }
         None => {
@@ -236,7 +253,7 @@ pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|_| {
                     format!(
-                        "BatteryBelow(device: {:?}, percent: {:.3}) → {}",
+                        "BatteryBelow(device:{:?},percent:{:.3}) → {}",
                         network.devices[mix.bottleneck].id,
                         mix.switch_at * 100.0,
                         front[mix.second].label
@@ -315,7 +332,10 @@ pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
         network.devices.iter().map(|d| d.id.clone()).collect(),
     );
     let out = args.out.clone().unwrap_or_else(|| args.run.join("adapt"));
-    let written = write_adapt(&out, &result)?;
+    let mut written = write_adapt(&out, &result)?;
+    written.push(write_policy(
+        &out, &args.run, &run, &members, &policy, &network,
+    )?);
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(ExitCode::SUCCESS);
@@ -394,4 +414,53 @@ fn print_table(r: &AdaptResult) {
         "\npolicy vs the most accurate static member ({}): lifetime {:+.1} %, mean accuracy {:+.2} points",
         r.most_accurate, g.lifetime_pct, g.accuracy_points
     );
+    if let (Some(id), Some(p)) = (
+        &g.best_static_as_accurate,
+        g.lifetime_pct_vs_best_static_as_accurate,
+    ) {
+        println!(
+            "policy vs the longest-lived static member at least as accurate ({id}): lifetime {p:+.1} %"
+        );
+    }
+}
+
+/// Writes the deployed policy as `policy.ron` into `out`, its candidates named by
+/// paths relative to `out` when it is inside the run folder (else absolute), so
+/// `simulate --policy` and `adapt --policy` replay it and it can be edited.
+fn write_policy(
+    out: &Path,
+    run_dir: &Path,
+    run: &RunResults,
+    members: &[DeployMember],
+    policy: &SwitchPolicy,
+    network: &Network,
+) -> anyhow::Result<PathBuf> {
+    let named: Vec<(String, String, f64)> = members
+        .iter()
+        .map(|m| {
+            let file = run
+                .front
+                .iter()
+                .find(|f| f.id == m.label)
+                .map(|f| f.candidate_file.clone())
+                .unwrap_or_else(|| format!("candidates/{}.ron", m.label));
+            let path = if out == run_dir.join("adapt") {
+                format!("../{file}")
+            } else {
+                let p = run_dir.join(&file);
+                std::fs::canonicalize(&p).unwrap_or(p).display().to_string()
+            };
+            (m.label.clone(), path, m.accuracy)
+        })
+        .collect();
+    let spec = policy.to_spec(network, &named);
+    let text = ron::ser::to_string_pretty(&spec, ron::ser::PrettyConfig::default())?;
+    let path = out.join("policy.ron");
+    distrinas::atomic::write_atomic(
+        &path,
+        format!("// written by `distrinas adapt`; edit and replay with --policy\n{text}\n")
+            .as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }

@@ -1,8 +1,10 @@
 //! `distrinas simulate`: what-if replay of one candidate, compared with the figures
 //! the search measured for it (`docs/quickstart.md`, `docs/cli.md`).
 
+use super::adapt::load_policy;
 use anyhow::{bail, Context};
 use clap::Args;
+use distrinas::evaluate::adapt::{run_deployment, DeployMember, Outcome, PolicyOutcome};
 use distrinas::evaluate::sweep::{sweep, SweepAxis, SweepCandidate, SweepResult, WhatIfBase};
 use distrinas::evaluate::whatif::{compare, replay, ComparisonRow, SearchRecord};
 use distrinas::network::Network;
@@ -20,8 +22,12 @@ pub struct SimulateArgs {
     pub scenario: PathBuf,
     /// Candidate file (`Candidate(arch: ..., cuts: [...], map: [...])`), or a run
     /// folder (its knee candidate). Repeatable with `--sweep`.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "policy")]
     pub candidate: Vec<PathBuf>,
+    /// Deploy the members of a switching policy (RON, `docs/adaptation.md`) instead of
+    /// one candidate; stops early if a battery dies.
+    #[arg(long, conflicts_with_all = ["candidate", "sweep", "trace"])]
+    pub policy: Option<PathBuf>,
     /// Number of requests (default: the scenario's `workload.requests`).
     #[arg(long)]
     pub requests: Option<usize>,
@@ -211,6 +217,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let base = what_if_base(&args, &loaded)?;
     if !args.sweep.is_empty() {
         return run_sweep(&args, &loaded.scenario, &base);
+    }
+    if let Some(p) = &args.policy {
+        return run_policy(&args, p, &loaded, &base);
     }
     if args.candidate.len() > 1 {
         bail!("several --candidate files are replayed side by side only with --sweep");
@@ -428,4 +437,96 @@ fn run_sweep(args: &SimulateArgs, sc: &Scenario, base: &WhatIfBase) -> anyhow::R
 /// `links.a-b.bandwidth_bps` → `a-b.bandwidth_bps` (the table's column header).
 fn short_path(path: &str) -> &str {
     path.split_once('.').map(|(_, r)| r).unwrap_or(path)
+}
+
+/// `simulate --policy`: the scenario's requests served by a switching deployment.
+fn run_policy(
+    args: &SimulateArgs,
+    path: &Path,
+    loaded: &LoadedScenario,
+    base: &WhatIfBase,
+) -> anyhow::Result<ExitCode> {
+    let sc = &loaded.scenario;
+    let network = &base.network;
+    let build = |label: &str, c: &Candidate, acc: f64| -> anyhow::Result<DeployMember> {
+        DeployMember::new(label, c, acc, network, sc.dtype, base.source, base.sink)
+            .with_context(|| format!("member {label}"))
+    };
+    let (members, policy, rules) = load_policy(path, network, None, &build)?;
+    let workload = SimWorkload::from_scenario(&base.workload, &loaded.base_dir)?;
+    let whatifs = WhatIf::from_scenario(&base.events, network)?;
+    let config = SimConfig {
+        seed: args.seed.unwrap_or(sc.seed),
+        ..base.config.clone()
+    };
+    let (report, dep) = run_deployment(
+        &members,
+        &policy,
+        network,
+        &workload,
+        &whatifs,
+        &config,
+        u64::MAX,
+        0,
+    )?;
+    let outcome = PolicyOutcome::new(
+        Outcome::new("policy", None, network, &report, &dep),
+        &members,
+        rules,
+        None,
+        &dep,
+    );
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["deployment"] = serde_json::to_value(&outcome)?;
+        println!("{v}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "scenario {}  policy {}  seed {}",
+        sc.name,
+        path.display(),
+        config.seed
+    );
+    println!(
+        "requests {}  completed {}  dropped {}  deadline misses {}  latency p95 {:.3} ms  horizon {:.3} s",
+        report.requests,
+        report.completed,
+        report.dropped,
+        report.deadline_misses,
+        report.latency_ms.p95,
+        report.horizon_s
+    );
+    println!(
+        "switches {} (aborted {})  mean accuracy {}",
+        dep.switches,
+        dep.aborted_switches,
+        dep.mean_accuracy
+            .map(|a| format!("{a:.4}"))
+            .unwrap_or_else(|| "-".into())
+    );
+    if let (Some(t), Some(d)) = (dep.lifetime_s, &dep.first_to_die) {
+        println!("battery of {d} empty at {:.3} s: the run stopped there", t);
+    }
+    println!(
+        "\n{:<20} {:>10} {:>12}",
+        "member", "completed", "deployed s"
+    );
+    for (i, m) in members.iter().enumerate() {
+        println!(
+            "{:<20} {:>10} {:>12.3}",
+            m.label, dep.completed_per_member[i], dep.deployed_s_per_member[i]
+        );
+    }
+    for s in &dep.switch_log {
+        println!(
+            "switch {} → {} at {:.3} s, took {:.1} ms{}",
+            members[s.from].label,
+            members[s.to].label,
+            s.start_s,
+            (s.end_s - s.start_s) * 1e3,
+            if s.aborted { " (aborted)" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

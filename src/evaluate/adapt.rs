@@ -384,6 +384,11 @@ pub struct Gain {
     pub lifetime_pct: f64,
     /// `100 × (policy mean accuracy − static accuracy)`, points.
     pub accuracy_points: f64,
+    /// The longest-lived static member at least as accurate as the policy's mean
+    /// accuracy: what the policy must beat to be worth switching.
+    pub best_static_as_accurate: Option<String>,
+    /// Lifetime gain over `best_static_as_accurate`, %.
+    pub lifetime_pct_vs_best_static_as_accurate: Option<f64>,
 }
 
 /// Everything `adapt` reports (`adapt.json`).
@@ -423,17 +428,19 @@ impl AdaptResult {
         most_accurate: &str,
         devices: Vec<String>,
     ) -> Self {
+        let life = policy.figures.life_or_end_s();
+        let pct = |o: &Outcome| 100.0 * (life / o.life_or_end_s() - 1.0);
+        let mean = policy.figures.mean_accuracy.unwrap_or(0.0);
+        let as_accurate = statics
+            .iter()
+            .filter(|s| s.accuracy.unwrap_or(0.0) >= mean - 1e-12)
+            .max_by(|a, b| a.life_or_end_s().total_cmp(&b.life_or_end_s()));
         let best = statics.iter().find(|s| s.id == most_accurate);
-        let gain = match best {
-            Some(b) => Gain {
-                lifetime_pct: 100.0 * (policy.figures.life_or_end_s() / b.life_or_end_s() - 1.0),
-                accuracy_points: 100.0
-                    * (policy.figures.mean_accuracy.unwrap_or(0.0) - b.accuracy.unwrap_or(0.0)),
-            },
-            None => Gain {
-                lifetime_pct: 0.0,
-                accuracy_points: 0.0,
-            },
+        let gain = Gain {
+            lifetime_pct: best.map_or(0.0, pct),
+            accuracy_points: best.map_or(0.0, |b| 100.0 * (mean - b.accuracy.unwrap_or(0.0))),
+            best_static_as_accurate: as_accurate.map(|s| s.id.clone()),
+            lifetime_pct_vs_best_static_as_accurate: as_accurate.map(pct),
         };
         AdaptResult {
             scenario: scenario.to_string(),

@@ -219,6 +219,59 @@ impl SwitchPolicy {
     }
 }
 
+impl SwitchPolicy {
+    /// The policy file of this policy over `network`, members `(name, candidate file,
+    /// accuracy)` in member order (the inverse of [`PolicySpec::resolve`]).
+    pub fn to_spec(&self, network: &Network, members: &[(String, String, f64)]) -> PolicySpec {
+        fn cond(c: &Cond, net: &Network) -> Condition {
+            let id = |d: usize| net.devices[d].id.clone();
+            match c {
+                Cond::BatteryBelow(d, f) => Condition::BatteryBelow {
+                    device: id(*d),
+                    percent: f * 100.0,
+                },
+                Cond::LinkBandwidthBelow(l, bps) => Condition::LinkBandwidthBelow {
+                    a: id(net.links[*l].a),
+                    b: id(net.links[*l].b),
+                    bps: *bps,
+                },
+                Cond::MissesAbove { last, count } => Condition::MissesAbove {
+                    last: *last,
+                    count: *count,
+                },
+                Cond::DeviceDown(d) => Condition::DeviceDown { device: id(*d) },
+                Cond::All(cs) => Condition::All(cs.iter().map(|c| cond(c, net)).collect()),
+            }
+        }
+        PolicySpec {
+            members: members
+                .iter()
+                .map(|(name, candidate, accuracy)| MemberSpec {
+                    name: name.clone(),
+                    candidate: candidate.clone(),
+                    accuracy: Some(*accuracy),
+                })
+                .collect(),
+            start: members[self.start].0.clone(),
+            rules: self
+                .rules
+                .iter()
+                .map(|(c, m)| RuleSpec {
+                    when: cond(c, network),
+                    use_: members[*m].0.clone(),
+                })
+                .collect(),
+            weights: match self.weights_from {
+                None => WeightSource::Local,
+                Some(d) => WeightSource::FromDevice(network.devices[d].id.clone()),
+            },
+            flash_write_bytes_per_s: self.flash_write_bps,
+            during_switch: self.during_switch,
+            min_dwell_ms: self.min_dwell_ns as f64 / 1e6,
+        }
+    }
+}
+
 impl PolicySpec {
     /// Resolves names against `network` and the member names; `members` are the
     /// names in member order.
@@ -382,6 +435,11 @@ mod tests {
         assert_eq!(p.battery_thresholds(), vec![(0, 0.3)]);
         assert_eq!(p.flash_write_bps, DEFAULT_FLASH_WRITE_BPS);
         assert_eq!(p.during_switch, DuringSwitch::Queue);
+        let names = [("big", "x.ron", 0.9), ("small", "y.ron", 0.8)]
+            .map(|(n, c, a)| (n.to_string(), c.to_string(), a));
+        let back = p.to_spec(&net(), &names);
+        assert_eq!(back.resolve(&net()).unwrap(), p);
+        assert_eq!(back.members[1].accuracy, Some(0.8));
         let err = |t: &str| spec(t).resolve(&net()).unwrap_err().to_string();
         assert!(
             err(r#"(members: [(name: "m", candidate: "x")], start: "n")"#)

@@ -551,6 +551,83 @@ fn quickstart_md_commands_run() {
     );
     assert!(v["dropped"].as_u64().unwrap() > 0);
     assert!(cwd.join("runs/compare/convergence.svg").is_file());
+    // docs/adaptation.md works on this run folder
+    adaptation_page(cwd, &run.results);
+}
+
+fn adaptation_page(cwd: &Path, front: &distrinas::report::RunResults) {
+    let outs = run_page("docs/adaptation.md", cwd);
+    let adapts = outs.iter().filter(|(c, _)| c.args[0] == "adapt").count();
+    assert_eq!(adapts, 4);
+    let dir = cwd.join("runs/quickstart-1/adapt");
+    for f in ["adapt.json", "adapt.csv", "adapt.svg", "policy.ron"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let read = |p: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(cwd.join(p)).unwrap()).unwrap()
+    };
+    let v = read("runs/quickstart-1/adapt/adapt.json");
+    let statics = v["static"].as_array().unwrap();
+    let feasible = front.front.iter().filter(|f| f.feasible).count();
+    assert_eq!(statics.len(), feasible);
+    let f = |x: &Value, k: &str| x[k].as_f64().unwrap_or_else(|| panic!("{k} in {x}"));
+    for st in statics {
+        // a static deployment's mean accuracy is its member's test accuracy
+        assert!((f(st, "mean_accuracy") - f(st, "accuracy")).abs() < 1e-12);
+        assert_eq!(st["switches"], 0);
+        // its lifetime agrees with the search's extrapolation from 100 requests
+        // (front.json: the shortest device lifetime) to 1 %
+        let m = front.front.iter().find(|m| m.id == st["id"]).unwrap();
+        let search_life = m
+            .devices
+            .iter()
+            .filter_map(|d| d.lifetime_s)
+            .fold(f64::INFINITY, f64::min);
+        let rel = f(st, "lifetime_s") / search_life - 1.0;
+        assert!(rel.abs() < 0.01, "{}: {rel}", m.id);
+    }
+    // the target: ≥ 20 % longer than the most accurate static member, mean
+    // accuracy within 2 points of it
+    let best = statics
+        .iter()
+        .find(|s| s["id"] == v["most_accurate"])
+        .unwrap();
+    let p = &v["policy"];
+    assert!(f(p, "lifetime_s") >= 1.2 * f(best, "lifetime_s"), "{p}");
+    let drop = f(best, "accuracy") - f(p, "mean_accuracy");
+    assert!((0.0..=0.02).contains(&drop), "{drop}");
+    assert_eq!(p["switches"], 1);
+    let per: u64 = p["completed_per_member"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(per, p["completed"].as_u64().unwrap());
+    let svg = std::fs::read_to_string(dir.join("adapt.svg")).unwrap();
+    assert!(svg.contains("battery left") && svg.contains("ankle"));
+    // a tight budget: the mix beats every static member as accurate by > 20 %
+    let tight = read("runs/quickstart-1/adapt-0.5/adapt.json");
+    assert!(f(&tight["gain"], "lifetime_pct_vs_best_static_as_accurate") > 20.0);
+    // the hand-written three-phase policy switches twice and loses to a static member
+    let three = read("runs/quickstart-1/adapt-three-phase/adapt.json");
+    assert_eq!(three["policy"]["switches"], 2);
+    assert!(f(&three["gain"], "lifetime_pct_vs_best_static_as_accurate") < 0.0);
+    // `--json` prints the object it writes
+    let json_run = outs
+        .iter()
+        .find(|(c, _)| c.args[0] == "adapt" && c.args.iter().any(|a| a == "--json"))
+        .unwrap();
+    let printed: Value = serde_json::from_str(stdout(&json_run.1).trim()).unwrap();
+    assert_eq!(printed, read("runs/quickstart-1/adapt-json/adapt.json"));
+    // the replayed policy switches once and stops when the ankle's battery is empty
+    let replay = outs
+        .iter()
+        .find(|(c, _)| c.args.iter().any(|a| a == "--policy") && c.args[0] == "simulate")
+        .unwrap();
+    let text = stdout(&replay.1);
+    assert!(text.contains("switches 1 (aborted 0)"), "{text}");
+    assert!(text.contains("battery of ankle empty"), "{text}");
 }
 
 #[test]

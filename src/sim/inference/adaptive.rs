@@ -376,3 +376,203 @@ impl InferenceModel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::network::tests::{device, link};
+    use crate::network::Network;
+    use crate::sim::deployment::{Deployment, DeploymentReport};
+    use crate::sim::policy::{Cond, DuringSwitch, SwitchPolicy};
+    use crate::sim::{
+        simulate_deployment, Change, InferencePlan, SimConfig, SimReport, SimWorkload, Stage,
+        WhatIf,
+    };
+
+    const MS: u64 = 1_000_000;
+
+    /// Member on device 0 alone: compute `ms`, nothing sent (source = sink = 0).
+    fn local(ms: u64) -> InferencePlan {
+        InferencePlan {
+            source: 0,
+            sink: 0,
+            input_bytes: 0,
+            stages: vec![Stage {
+                device: 0,
+                compute_ns: ms * MS,
+                output_bytes: 0,
+            }],
+        }
+    }
+
+    /// One node (active 20 mW, idle 1 mW, 100 mJ battery), optionally a mains store.
+    fn node(with_store: bool) -> Network {
+        let mut a = device("node");
+        a.battery_mj = Some(100.0);
+        if with_store {
+            Network::new(vec![a, device("store")], vec![link(0, 1, 1e6, 1.0)], vec![])
+        } else {
+            Network::new(vec![a], vec![], vec![])
+        }
+    }
+
+    fn deploy(
+        net: &Network,
+        plans: &[InferencePlan],
+        policy: &SwitchPolicy,
+        events: &[WhatIf],
+        horizon_ns: Option<u64>,
+        no_fast_forward: bool,
+    ) -> (SimReport, DeploymentReport) {
+        let weights = vec![vec![1000u64]; plans.len()];
+        let acc = [0.9, 0.8];
+        let dep = Deployment {
+            plans,
+            weight_bytes: &weights,
+            accuracy: &acc[..plans.len()],
+            policy,
+            horizon_ns,
+            stop_at_first_death: true,
+            sample_every_ns: 0,
+        };
+        let cfg = SimConfig {
+            no_fast_forward,
+            ..Default::default()
+        };
+        let w = SimWorkload::periodic(100 * MS, usize::MAX);
+        simulate_deployment(&dep, net, &w, events, &cfg).unwrap()
+    }
+
+    fn battery_policy(during: DuringSwitch) -> SwitchPolicy {
+        SwitchPolicy {
+            rules: vec![(Cond::BatteryBelow(0, 0.5), 1)],
+            during_switch: during,
+            ..SwitchPolicy::fixed(0)
+        }
+    }
+
+    #[test]
+    fn threshold_policy_lifetime_equals_the_hand_computation() {
+        // Period 100 ms. Member A computes 10 ms: 20·0.010 + 1·0.090 = 0.29 mJ per
+        // period; B computes 2 ms: 0.04 + 0.098 = 0.138 mJ. At arrival k (t = k/10 s)
+        // A has used 0.29 k mJ; remaining < 50 % first at k = 173 (50.17 mJ): the
+        // switch writes 1,000 bytes at 32,000 B/s = 31.25 ms at 20 mW, request 173
+        // waits for it (latency 31.25 + 2 = 33.25 ms). That period costs
+        // 20·0.03325 + 1·0.06675 = 0.73175 mJ, so arrival k ≥ 174 finds
+        // 50.90175 + 0.138 (k − 174) mJ: 99.89175 at k = 529, 100.02975 at k = 530.
+        // Death by interpolation: 52.9 + 0.1 · (100 − 99.89175) / 0.138 s.
+        let net = node(false);
+        let plans = [local(10), local(2)];
+        let policy = battery_policy(DuringSwitch::Queue);
+        let (r, d) = deploy(&net, &plans, &policy, &[], None, false);
+        let life = 52.9 + 0.1 * (100.0 - 99.89175) / 0.138;
+        assert!((d.lifetime_s.unwrap() - life).abs() < 1e-9, "{d:?}");
+        assert_eq!(d.first_to_die.as_deref(), Some("node"));
+        assert_eq!(d.switches, 1);
+        let sw = &d.switch_log[0];
+        assert!((sw.start_s - 17.3).abs() < 1e-12 && (sw.end_s - 17.33125).abs() < 1e-12);
+        assert_eq!(d.completed_per_member, vec![173, 357]);
+        assert_eq!(r.completed, 530);
+        assert!((r.latency_ms.max - 33.25).abs() < 1e-12);
+        let mean = (173.0 * 0.9 + 357.0 * 0.8) / 530.0;
+        assert!((d.mean_accuracy.unwrap() - mean).abs() < 1e-12);
+        assert!((d.accuracy_weighted_throughput - (173.0 * 0.9 + 357.0 * 0.8)).abs() < 1e-9);
+        assert!((d.energy_mj[0] - 100.0).abs() < 1e-9);
+        assert!(
+            d.fast_forwarded_periods > 400,
+            "{}",
+            d.fast_forwarded_periods
+        );
+        // event by event: the same figures, to the byte
+        let (r2, d2) = deploy(&net, &plans, &policy, &[], None, true);
+        assert_eq!(r.to_json(), r2.to_json());
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            serde_json::to_string(&DeploymentReport {
+                fast_forwarded_periods: d.fast_forwarded_periods,
+                ..d2
+            })
+            .unwrap()
+        );
+        // A alone: 0.29 k mJ, 99.76 at k = 344, 100.05 at k = 345
+        let (_, a) = deploy(&net, &plans[..1], &SwitchPolicy::fixed(0), &[], None, false);
+        assert!((a.lifetime_s.unwrap() - (34.4 + 0.1 * 0.24 / 0.29)).abs() < 1e-9);
+        // requests arriving during the switch can be dropped instead
+        let (r, d) = deploy(
+            &net,
+            &plans,
+            &battery_policy(DuringSwitch::Drop),
+            &[],
+            None,
+            false,
+        );
+        assert_eq!(
+            (
+                r.dropped,
+                d.completed_per_member[1] + d.completed_per_member[0]
+            ),
+            (1, r.completed)
+        );
+    }
+
+    #[test]
+    fn weights_sent_from_a_store_cost_airtime_then_the_write() {
+        // 1,000 bytes over the 1 Mb/s link: ⌈1000/80⌉ = 13 packets, 1,260 wire bytes,
+        // 10.08 ms of airtime + 1 ms latency, then the 31.25 ms write: the switch
+        // begun at 17.3 s ends at 17.34233 s; the held request then computes 2 ms.
+        let net = node(true);
+        let plans = [local(10), local(2)];
+        let policy = SwitchPolicy {
+            weights_from: Some(1),
+            ..battery_policy(DuringSwitch::Queue)
+        };
+        let (r, d) = deploy(&net, &plans, &policy, &[], Some(20_000 * MS), false);
+        let sw = &d.switch_log[0];
+        assert!((sw.start_s - 17.3).abs() < 1e-12);
+        assert!((sw.end_s - 17.34233).abs() < 1e-12, "{sw:?}");
+        assert!((r.latency_ms.max - 44.33).abs() < 1e-12);
+        assert_eq!(r.links["node-store"].bytes, 1000);
+        assert_eq!(r.devices["node"].rx_ns, 10_080_000);
+        assert_eq!(r.devices["store"].tx_ns, 10_080_000);
+        assert_eq!(d.lifetime_s, None);
+        assert!((d.end_s - 20.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bandwidth_rule_switches_away_and_back_at_the_event_times() {
+        // A sends 10,000 bytes to the store (airtime 100 ms at 1 Mb/s without
+        // headers); B sends 10. The link drops to 10 % at 5 s and recovers at 10 s;
+        // the rule wants B while the bandwidth is below 500 kb/s.
+        let net = node(true);
+        let send = |bytes| InferencePlan {
+            source: 0,
+            sink: 1,
+            input_bytes: 0,
+            stages: vec![Stage {
+                device: 0,
+                compute_ns: MS,
+                output_bytes: bytes,
+            }],
+        };
+        let plans = [send(10_000), send(10)];
+        let policy = SwitchPolicy {
+            rules: vec![(Cond::LinkBandwidthBelow(0, 5e5), 1)],
+            ..SwitchPolicy::fixed(0)
+        };
+        let ev = |s: u64, f| WhatIf {
+            at_ns: s * 1000 * MS,
+            change: Change::LinkBandwidth(0, f),
+        };
+        let events = [ev(5, 0.1), ev(10, 1.0)];
+        let (_, d) = deploy(&net, &plans, &policy, &events, Some(15_000 * MS), false);
+        assert_eq!(d.switches, 2);
+        let starts: Vec<f64> = d.switch_log.iter().map(|s| s.start_s).collect();
+        assert_eq!(starts, vec![5.0, 10.0]);
+        assert_eq!(
+            d.switch_log.iter().map(|s| s.to).collect::<Vec<_>>(),
+            vec![1, 0]
+        );
+        let (_, e) = deploy(&net, &plans, &policy, &events, Some(15_000 * MS), true);
+        assert_eq!(d.switch_log, e.switch_log);
+        assert_eq!(d.completed_per_member, e.completed_per_member);
+    }
+}
