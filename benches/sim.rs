@@ -2,8 +2,11 @@
 //! of a 3-device, 2-partition candidate (the per-candidate cost inside the search).
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use distrinas::network::{Device, Link, Network};
+use distrinas::sim::deployment::Deployment;
+use distrinas::sim::policy::{Cond, SwitchPolicy};
 use distrinas::sim::{
-    simulate, InferencePlan, Model, Scheduler, SimConfig, SimWorkload, Simulation, Stage,
+    simulate, simulate_deployment, InferencePlan, Model, Scheduler, SimConfig, SimWorkload,
+    Simulation, Stage,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -209,5 +212,62 @@ fn replay(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, engine, replay);
+/// One week of periodic requests (10 Hz, 6,048,000 requests) through the replay
+/// network without losses, deployed with two members and a battery rule that switches
+/// mid-week: fast-forwarded, and event by event.
+fn deployment_week(c: &mut Criterion) {
+    let (mut net, plan, _) = replay_setup();
+    for l in &mut net.links {
+        l.loss = 0.0;
+    }
+    let cheap = InferencePlan {
+        stages: vec![Stage {
+            device: 0,
+            compute_ns: 1_000_000,
+            output_bytes: 4,
+        }],
+        ..plan.clone()
+    };
+    let plans = [plan, cheap];
+    let weights = [vec![20_000, 20_000], vec![8_000]];
+    let accuracy = [0.95, 0.9];
+    // the wrist uses ≈ 0.17 mJ per request: half of 2,000 J after ≈ 4 days
+    net.devices[0].battery_mj = Some(2e6);
+    let policy = SwitchPolicy {
+        rules: vec![(Cond::BatteryBelow(0, 0.5), 1)],
+        ..SwitchPolicy::fixed(0)
+    };
+    let dep = Deployment {
+        plans: &plans,
+        weight_bytes: &weights,
+        accuracy: &accuracy,
+        policy: &policy,
+        horizon_ns: None,
+        stop_at_first_death: true,
+        sample_every_ns: 3_600_000_000_000,
+    };
+    let w = SimWorkload::periodic(100_000_000, 6_048_000);
+    let run = |no_fast_forward: bool| {
+        let cfg = SimConfig {
+            seed: 42,
+            max_latency_ms: Some(100.0),
+            no_fast_forward,
+            ..Default::default()
+        };
+        simulate_deployment(&dep, &net, &w, &[], &cfg).unwrap()
+    };
+    let (r, d) = run(false);
+    eprintln!(
+        "deployment week: {} requests, {} events, switches {}, fast-forwarded periods {}",
+        r.completed, r.events_processed, d.switches, d.fast_forwarded_periods
+    );
+    let mut g = c.benchmark_group("deployment_week");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(6_048_000));
+    g.bench_function("fast_forward", |b| b.iter(|| black_box(run(false))));
+    g.bench_function("event_by_event", |b| b.iter(|| black_box(run(true))));
+    g.finish();
+}
+
+criterion_group!(benches, engine, replay, deployment_week);
 criterion_main!(benches);
