@@ -2,6 +2,7 @@
 
 mod cli_support;
 
+mod adapt;
 mod cost;
 mod distribution;
 mod docs;

@@ -250,3 +250,108 @@ impl InferenceModel {
             .expect("the next generation is in the future");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::network::tests::{device, link};
+    use crate::network::Network;
+    use crate::sim::deployment::Deployment;
+    use crate::sim::policy::SwitchPolicy;
+    use crate::sim::{
+        simulate_deployment, Change, InferencePlan, SimConfig, SimWorkload, Stage, WhatIf,
+    };
+
+    #[test]
+    fn fast_forward_gives_the_event_by_event_report_through_failures() {
+        // a – b – c chain plus a slower a – c shortcut; two partitions (a, b), sink c;
+        // the a–b link fails and recovers, then b fails and recovers: periods before,
+        // between and after the events repeat, the ones around them do not
+        let mut devs = vec![device("a"), device("b"), device("c")];
+        for d in &mut devs {
+            d.battery_mj = Some(1e6);
+        }
+        let net = Network::new(
+            devs,
+            vec![
+                link(0, 1, 2e5, 1.0),
+                link(1, 2, 2e5, 1.0),
+                link(0, 2, 5e4, 3.0),
+            ],
+            vec![],
+        );
+        let plan = InferencePlan {
+            source: 0,
+            sink: 2,
+            input_bytes: 300,
+            stages: vec![
+                Stage {
+                    device: 0,
+                    compute_ns: 2_000_000,
+                    output_bytes: 500,
+                },
+                Stage {
+                    device: 1,
+                    compute_ns: 3_000_000,
+                    output_bytes: 10,
+                },
+            ],
+        };
+        let s = 1_000_000_000;
+        let events = [
+            WhatIf {
+                at_ns: 30 * s + 1_234_567,
+                change: Change::LinkDown(0),
+            },
+            WhatIf {
+                at_ns: 45 * s,
+                change: Change::LinkUp(0),
+            },
+            WhatIf {
+                at_ns: 70 * s + 3_000_000,
+                change: Change::DeviceDown(1),
+            },
+            WhatIf {
+                at_ns: 71 * s,
+                change: Change::DeviceUp(1),
+            },
+        ];
+        let policy = SwitchPolicy::fixed(0);
+        let plans = [plan];
+        let dep = Deployment {
+            plans: &plans,
+            weight_bytes: &[vec![0, 0]],
+            accuracy: &[0.9],
+            policy: &policy,
+            horizon_ns: None,
+            stop_at_first_death: true,
+            sample_every_ns: 7 * s,
+        };
+        let w = SimWorkload::periodic(50_000_000, 2_000);
+        let run = |no_fast_forward| {
+            let cfg = SimConfig {
+                seed: 5,
+                max_latency_ms: Some(40.0),
+                no_fast_forward,
+                ..Default::default()
+            };
+            simulate_deployment(&dep, &net, &w, &events, &cfg).unwrap()
+        };
+        let (fast, fd) = run(false);
+        let (slow, sd) = run(true);
+        // while a–b is down the shortcut is slower than the period: no repeats then
+        assert!(
+            fd.fast_forwarded_periods > 1_000,
+            "{}",
+            fd.fast_forwarded_periods
+        );
+        assert_eq!(sd.fast_forwarded_periods, 0);
+        assert_eq!(fast.to_json(), slow.to_json());
+        assert_eq!(fd.samples, sd.samples);
+        assert_eq!(fd.energy_mj, sd.energy_mj);
+        // the failures did something: requests were dropped or rerouted
+        assert!(
+            fast.dropped > 0 && fast.links["a-c"].messages > 0,
+            "{fast:?}"
+        );
+    }
+}
