@@ -2,6 +2,7 @@
 //! the first battery dies, side by side with every static member
 //! (`docs/adaptation.md`).
 
+use super::{read_json, read_ron};
 use anyhow::{bail, Context};
 use clap::Args;
 use distrinas::evaluate::adapt::{
@@ -54,25 +55,8 @@ pub struct AdaptArgs {
     pub out: Option<PathBuf>,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))
-}
-
 pub(crate) fn read_candidate(path: &Path) -> anyhow::Result<Candidate> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    distrinas::ronfmt::options().from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            e.code
-        )
-    })
+    read_ron(path, "")
 }
 
 fn scenario_of(args: &AdaptArgs) -> anyhow::Result<LoadedScenario> {
@@ -99,17 +83,7 @@ pub(crate) fn load_policy(
     run: Option<(&Path, &RunResults)>,
     build: &dyn Fn(&str, &Candidate, f64) -> anyhow::Result<DeployMember>,
 ) -> anyhow::Result<(Vec<DeployMember>, SwitchPolicy, Vec<String>)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let spec: PolicySpec = distrinas::ronfmt::options().from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}:{}:{}: {} (expected a policy, see docs/adaptation.md)",
-            path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            e.code
-        )
-    })?;
+    let spec: PolicySpec = read_ron(path, " (expected a policy, see docs/adaptation.md)")?;
     let policy = spec
         .resolve(network)
         .with_context(|| format!("{}", path.display()))?;

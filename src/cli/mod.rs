@@ -12,8 +12,37 @@ mod simulate;
 mod train;
 mod validate;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::path::Path;
 use std::process::ExitCode;
+
+/// Reads a RON file in distrinas' dialect; a syntax error reads `file:line:col: what`
+/// followed by `hint` (when not empty).
+pub(crate) fn read_ron<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    hint: &str,
+) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    distrinas::ronfmt::options().from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: {}{hint}",
+            path.display(),
+            e.span.start.line,
+            e.span.start.col,
+            e.code
+        )
+    })
+}
+
+/// Reads a JSON file; a syntax error reads `file:line:col: what`.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))
+}
 
 /// Search tiny neural networks, their partitions and device mappings.
 #[derive(Debug, Parser)]

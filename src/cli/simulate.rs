@@ -75,10 +75,12 @@ fn candidate_file(path: &Path) -> anyhow::Result<PathBuf> {
         return Ok(path.to_path_buf());
     }
     let front = path.join("front.json");
-    let text = std::fs::read_to_string(&front)
-        .with_context(|| format!("{} is a folder without front.json", path.display()))?;
-    let run: RunResults = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", front.display(), e.line(), e.column()))?;
+    let run: RunResults = super::read_json(&front).with_context(|| {
+        format!(
+            "{} is a folder without a readable front.json",
+            path.display()
+        )
+    })?;
     let Some(k) = run.knee() else {
         bail!("{}: the front is empty", front.display());
     };
@@ -130,17 +132,7 @@ fn print_comparison(rows: &[ComparisonRow]) {
 /// Reads a candidate file with its search record (if any).
 fn load_candidate(path: &Path) -> anyhow::Result<(PathBuf, Candidate, Option<SearchRecord>)> {
     let cand_path = candidate_file(path)?;
-    let text = std::fs::read_to_string(&cand_path)
-        .with_context(|| format!("cannot read {}", cand_path.display()))?;
-    let candidate: Candidate = distrinas::ronfmt::options().from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}:{}:{}: {}",
-            cand_path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            e.code
-        )
-    })?;
+    let candidate: Candidate = super::read_ron(&cand_path, "")?;
     let record = SearchRecord::read_for(&cand_path)?;
     Ok((cand_path, candidate, record))
 }

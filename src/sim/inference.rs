@@ -273,22 +273,28 @@ enum StepKind {
     Transfer { from: u32, to: u32, bytes: u64 },
 }
 
+/// Steps of a job of `ns` on `device` whose `bytes` of input are on `from`: the
+/// transfer (when `from` is another device), then the compute.
+fn push_stage(steps: &mut Vec<StepKind>, from: usize, device: usize, bytes: u64, ns: u64) {
+    if from != device {
+        steps.push(StepKind::Transfer {
+            from: from as u32,
+            to: device as u32,
+            bytes,
+        });
+    }
+    steps.push(StepKind::Compute {
+        device: device as u32,
+        ns,
+    });
+}
+
 fn compile(plan: &InferencePlan) -> Vec<StepKind> {
     let mut steps = Vec::new();
     let mut at = plan.source;
     let mut bytes = plan.input_bytes;
     for s in &plan.stages {
-        if s.device != at {
-            steps.push(StepKind::Transfer {
-                from: at as u32,
-                to: s.device as u32,
-                bytes,
-            });
-        }
-        steps.push(StepKind::Compute {
-            device: s.device as u32,
-            ns: s.compute_ns,
-        });
+        push_stage(&mut steps, at, s.device, bytes, s.compute_ns);
         at = s.device;
         bytes = s.output_bytes;
     }
@@ -486,17 +492,9 @@ impl InferenceModel {
                     continue;
                 }
                 let mut st = Vec::new();
-                if let Some(from) = pol.weights_from.filter(|&f| f != stage.device) {
-                    st.push(StepKind::Transfer {
-                        from: from as u32,
-                        to: stage.device as u32,
-                        bytes,
-                    });
-                }
-                st.push(StepKind::Compute {
-                    device: stage.device as u32,
-                    ns: (bytes as f64 / pol.flash_write_bps * 1e9).round() as u64,
-                });
+                let write_ns = (bytes as f64 / pol.flash_write_bps * 1e9).round() as u64;
+                let from = pol.weights_from.unwrap_or(stage.device);
+                push_stage(&mut st, from, stage.device, bytes, write_ns);
                 let index = members + switch_plans.iter().map(Vec::len).sum::<usize>();
                 switch_plans[m].push(index as u32);
                 push(st, &mut steps);
