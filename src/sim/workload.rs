@@ -167,11 +167,12 @@ fn read_trace(path: &PathBuf) -> Result<Vec<Time>, SimError> {
 /// A change of the network state.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Change {
-    /// The device (index) fails: its queued and running work is lost.
+    /// The device (index) fails: its queued and running work is lost, and frames it
+    /// sends or receives are aborted at the event time.
     DeviceDown(usize),
     /// The device (index) comes back (empty).
     DeviceUp(usize),
-    /// The link (index) fails: frames in the air on it are lost.
+    /// The link (index) fails: frames in the air on it are aborted at the event time.
     LinkDown(usize),
     /// The link (index) comes back.
     LinkUp(usize),
