@@ -171,7 +171,8 @@ pub struct LinkProfile {
     pub mtu_bytes: u32,
     /// Per-packet header overhead, bytes.
     pub header_bytes: u32,
-    /// Packet loss probability (lost packets are retransmitted). Default 0.
+    /// Packet loss probability (lost packets are retransmitted, at most 7 times; then
+    /// the request is dropped). Default 0.
     #[serde(default)]
     pub loss: f64,
     /// Default shared-medium name for links of this profile. Default: none (full duplex).

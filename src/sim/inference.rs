@@ -372,6 +372,9 @@ struct TxCur {
     seq: u32,
     /// Scheduled end of transmission (its `TxDone` time).
     end: Time,
+    /// A packet was lost [`MAX_RETRANSMISSIONS`] + 1 times: the request is dropped at
+    /// the end.
+    lost: bool,
 }
 
 #[derive(Debug, Default)]
@@ -393,6 +396,10 @@ struct LinkAcc {
     retransmissions: u64,
     airtime_ns: u64,
 }
+
+/// Most retransmissions of one packet (IEEE 802.15.4's largest `macMaxFrameRetries`):
+/// a packet lost once more is given up, and its request dropped.
+pub const MAX_RETRANSMISSIONS: u64 = 7;
 
 const NO_ROUTE: u32 = u32::MAX;
 const UNKNOWN: u32 = u32::MAX - 1;
@@ -823,21 +830,33 @@ impl InferenceModel {
             unreachable!("hops belong to transfer steps")
         };
         let link = &self.net.links[hop.link];
-        let packets = link.packets(bytes);
+        let mut packets = link.packets(bytes);
         let mut wire = link.wire_bytes(bytes);
         let mut retrans = 0u64;
+        let mut lost = false;
         if link.loss > 0.0 {
             let payload = link.payload_per_packet();
             let header = link.header_bytes as u64;
-            for p in 0..packets {
+            'packets: for p in 0..packets {
                 let pkt = if p + 1 < packets {
                     payload
                 } else {
                     bytes - payload * (packets - 1)
                 } + header;
+                let mut tries = 0;
                 while self.rng_loss.random::<f64>() < link.loss {
+                    if tries == MAX_RETRANSMISSIONS {
+                        // the link layer gives up: the packets after this one are
+                        // never sent, the request is dropped at the end of the attempt
+                        lost = true;
+                        packets = p + 1;
+                        wire = (bytes.min(packets * payload) + packets * header)
+                            + (wire - link.wire_bytes(bytes));
+                        break 'packets;
+                    }
                     wire += pkt;
                     retrans += 1;
+                    tries += 1;
                 }
             }
         }
@@ -862,6 +881,7 @@ impl InferenceModel {
             to: hop.to as u32,
             seq,
             end: s.now() + air,
+            lost,
         });
         self.log(
             s.now(),
@@ -887,6 +907,10 @@ impl InferenceModel {
         debug_assert!(
             self.net.is_link_up(l) && self.net.is_device_up(f) && self.net.is_device_up(t)
         );
+        if c.lost {
+            self.drop_req(c.req, Some(c.from), Some(c.link), s);
+            return self.pump(tx, s);
+        }
         self.log(s.now(), c.req, TraceKind::TxEnd, Some(c.from), Some(c.link));
         let lat = self.net.links[l].latency_ns();
         s.schedule_in(
@@ -1343,5 +1367,52 @@ mod tests {
             let u = r.links["b-c"].utilisation;
             assert!((u - busy).abs() < 1e-12, "{ctx}: {u} vs {busy}");
         }
+    }
+
+    #[test]
+    fn retransmissions_follow_the_truncated_geometric_law() {
+        use crate::network::tests::{device, link};
+        // one 50-byte message per request (one packet of 70 wire bytes), loss p:
+        // a packet is retransmitted until it gets through or has been retransmitted
+        // R = MAX_RETRANSMISSIONS times, so per message
+        //   E[retransmissions] = Σ_{k=1..R} p^k,   P(dropped) = p^(R+1).
+        let run = |p: f64, n: usize| {
+            let mut l = link(0, 1, 1e6, 1.0);
+            l.loss = p;
+            let net = Network::new(vec![device("a"), device("b")], vec![l], vec![]);
+            let plan = InferencePlan {
+                source: 0,
+                sink: 1,
+                input_bytes: 0,
+                stages: vec![Stage {
+                    device: 0,
+                    compute_ns: 1_000,
+                    output_bytes: 50,
+                }],
+            };
+            let w = SimWorkload::periodic(10_000_000, n);
+            let cfg = SimConfig {
+                seed: 11,
+                ..Default::default()
+            };
+            simulate(&plan, &net, &w, &[], &cfg).unwrap()
+        };
+        let r_max = MAX_RETRANSMISSIONS as i32;
+        let n = 200_000;
+        let r = run(0.5, n);
+        let retx = r.links["a-b"].retransmissions as f64 / n as f64;
+        let expect: f64 = (1..=r_max).map(|k| 0.5f64.powi(k)).sum();
+        assert!((retx - expect).abs() < 0.012, "{retx} vs {expect}");
+        let dropped = r.dropped as f64 / n as f64;
+        let p_drop = 0.5f64.powi(r_max + 1);
+        assert!((dropped - p_drop).abs() < 6e-4, "{dropped} vs {p_drop}");
+        // a link that loses (almost) everything: every message is given up after
+        // R + 1 attempts of 70 wire bytes, and the run ends (no endless retrying)
+        let r = run(0.999_999_99, 10);
+        assert_eq!((r.completed, r.dropped), (0, 10));
+        let k = &r.links["a-b"];
+        assert_eq!(k.packets, 10 * (MAX_RETRANSMISSIONS + 1));
+        assert_eq!(k.retransmissions, 10 * MAX_RETRANSMISSIONS);
+        assert_eq!(k.wire_bytes, 10 * (MAX_RETRANSMISSIONS + 1) * 70);
     }
 }
