@@ -830,18 +830,19 @@ impl InferenceModel {
             unreachable!("hops belong to transfer steps")
         };
         let link = &self.net.links[hop.link];
-        let mut packets = link.packets(bytes);
+        let all_packets = link.packets(bytes);
+        let mut packets = all_packets;
         let mut wire = link.wire_bytes(bytes);
         let mut retrans = 0u64;
         let mut lost = false;
         if link.loss > 0.0 {
             let payload = link.payload_per_packet();
             let header = link.header_bytes as u64;
-            'packets: for p in 0..packets {
-                let pkt = if p + 1 < packets {
+            'packets: for p in 0..all_packets {
+                let pkt = if p + 1 < all_packets {
                     payload
                 } else {
-                    bytes - payload * (packets - 1)
+                    bytes - payload * (all_packets - 1)
                 } + header;
                 let mut tries = 0;
                 while self.rng_loss.random::<f64>() < link.loss {
