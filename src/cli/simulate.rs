@@ -161,7 +161,15 @@ fn what_if_base(args: &SimulateArgs, loaded: &LoadedScenario) -> anyhow::Result<
         apply_override(&mut target, s)?;
     }
     if let Some(n) = args.requests {
-        workload.requests = n;
+        // the scenario's bounds hold for the flag too
+        apply_override(
+            &mut WhatIfTarget {
+                network: &mut network,
+                workload: &mut workload,
+            },
+            &format!("workload.requests={n}"),
+        )
+        .map_err(|e| anyhow::anyhow!("--requests {n}: {e}"))?;
     }
     let (Some(source), Some(sink)) = (
         network.device_index(&sc.source),

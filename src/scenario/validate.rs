@@ -45,6 +45,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// The bounds of [`super::limits::check`] (a non-finite value is reported by the
+    /// sign checks).
+    fn limit(&mut self, path: &str, what: &str, field: &str, x: f64) {
+        if x.is_finite() {
+            if let Err(m) = super::limits::check(field, x) {
+                self.err(path, format!("{what}{m}"));
+            }
+        }
+    }
+
     fn range(&mut self, path: &str, field: &str, x: usize, lo: usize, hi: usize) {
         if x < lo || x > hi {
             self.err(path, format!("{field} must be in {lo}..={hi} (got {x})"));
@@ -142,6 +152,12 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
             "mac_per_s",
             prof.mac_per_s,
         );
+        cx.limit(
+            &format!("{p}.mac_per_s"),
+            &what,
+            "mac_per_s",
+            prof.mac_per_s,
+        );
         for (f, v) in [
             ("layer_overhead_us", prof.layer_overhead_us),
             ("active_mw", prof.active_mw),
@@ -150,17 +166,16 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
             ("rx_mw", prof.rx_mw),
         ] {
             cx.non_negative(&format!("{p}.{f}"), &what, f, v);
+            cx.limit(&format!("{p}.{f}"), &what, f, v);
         }
-        if let Some(b) = prof.battery_mj {
-            cx.positive(&format!("{p}.battery_mj"), &what, "battery_mj", b);
-        }
-        if let Some(b) = d.energy_budget_mj {
-            cx.positive(
-                &format!("{p}.energy_budget_mj"),
-                &what,
-                "energy_budget_mj",
-                b,
-            );
+        for (f, v) in [
+            ("battery_mj", prof.battery_mj),
+            ("energy_budget_mj", d.energy_budget_mj),
+        ] {
+            if let Some(b) = v {
+                cx.positive(&format!("{p}.{f}"), &what, f, b);
+                cx.limit(&format!("{p}.{f}"), &what, f, b);
+            }
         }
         device_profiles.push(prof);
     }
@@ -235,6 +250,12 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
             "latency_ms",
             prof.latency_ms,
         );
+        for (f, v) in [
+            ("latency_ms", prof.latency_ms),
+            ("bandwidth_bps", prof.bandwidth_bps),
+        ] {
+            cx.limit(&format!("{p}.{f}"), &what, f, v);
+        }
         if prof.mtu_bytes <= prof.header_bytes {
             cx.err(
                 &format!("{p}.mtu_bytes"),
@@ -332,6 +353,7 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
     }
     if let Some(m) = s.app.max_latency_ms {
         cx.positive("app.max_latency_ms", "", "app.max_latency_ms", m);
+        cx.limit("app.max_latency_ms", "app.", "max_latency_ms", m);
     }
     if let Some(a) = s.app.min_completed {
         if !(0.0..=1.0).contains(&a) {
@@ -345,18 +367,19 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
     // Workload.
     let w = &s.workload;
     match &w.arrivals {
-        Arrivals::Periodic { period_ms } => cx.positive(
-            "workload.arrivals.period_ms",
-            "",
-            "workload period_ms",
-            *period_ms,
-        ),
-        Arrivals::Poisson { rate_hz } => cx.positive(
-            "workload.arrivals.rate_hz",
-            "",
-            "workload rate_hz",
-            *rate_hz,
-        ),
+        Arrivals::Periodic { period_ms } => {
+            let path = "workload.arrivals.period_ms";
+            cx.positive(path, "", "workload period_ms", *period_ms);
+            cx.limit(path, "workload ", "period_ms", *period_ms);
+            if let Err(m) = super::limits::check_span(w.requests, *period_ms) {
+                cx.err(path, format!("workload: {m}"));
+            }
+        }
+        Arrivals::Poisson { rate_hz } => {
+            let path = "workload.arrivals.rate_hz";
+            cx.positive(path, "", "workload rate_hz", *rate_hz);
+            cx.limit(path, "workload ", "rate_hz", *rate_hz);
+        }
         Arrivals::Trace { file } => {
             if !l.data_exists(&l.resolve(file)) {
                 cx.err(
@@ -374,9 +397,10 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         "workload.requests",
         w.requests,
         1,
-        10_000_000,
+        super::limits::MAX_REQUESTS,
     );
     cx.non_negative("workload.jitter_ms", "", "workload.jitter_ms", w.jitter_ms);
+    cx.limit("workload.jitter_ms", "workload ", "jitter_ms", w.jitter_ms);
 
     // Search space and settings.
     let sp = &s.space;
@@ -483,6 +507,7 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         let p = format!("events[{i}]");
         let what = format!("event {i}: ");
         cx.non_negative(&format!("{p}.at_ms"), &what, "at_ms", e.at_ms());
+        cx.limit(&format!("{p}.at_ms"), &what, "at_ms", e.at_ms());
         match e {
             Event::DeviceDown { device, .. } | Event::DeviceUp { device, .. } => {
                 if !index.contains_key(device.as_str()) {

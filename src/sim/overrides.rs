@@ -4,6 +4,7 @@
 
 use super::SimError;
 use crate::network::Network;
+use crate::scenario::limits;
 use crate::scenario::{Arrivals, Workload};
 
 /// Device fields `--set devices.<id>.<field>=<value>` accepts.
@@ -79,6 +80,20 @@ fn set_workload(w: &mut Workload, field: &str, num: f64) -> Result<(), String> {
     if !num.is_finite() || num < 0.0 {
         return Err("the value must be a finite number >= 0".into());
     }
+    let name = field.rsplit('.').next().unwrap_or(field);
+    limits::check(name, num)?;
+    let before = w.clone();
+    set_workload_field(w, field, num)?;
+    if let Arrivals::Periodic { period_ms } = w.arrivals {
+        if let Err(m) = limits::check_span(w.requests, period_ms) {
+            *w = before;
+            return Err(m);
+        }
+    }
+    Ok(())
+}
+
+fn set_workload_field(w: &mut Workload, field: &str, num: f64) -> Result<(), String> {
     match (field, &mut w.arrivals) {
         ("arrivals.period_ms", Arrivals::Periodic { period_ms }) if num > 0.0 => *period_ms = num,
         ("arrivals.rate_hz", Arrivals::Poisson { rate_hz }) if num > 0.0 => *rate_hz = num,
@@ -99,10 +114,17 @@ fn set_workload(w: &mut Workload, field: &str, num: f64) -> Result<(), String> {
             ));
         }
         ("jitter_ms", _) => w.jitter_ms = num,
-        ("requests", _) if num.fract() == 0.0 && num >= 1.0 && num <= u32::MAX as f64 => {
+        ("requests", _)
+            if num.fract() == 0.0 && num >= 1.0 && num <= limits::MAX_REQUESTS as f64 =>
+        {
             w.requests = num as usize
         }
-        ("requests", _) => return Err("expected a whole number >= 1".into()),
+        ("requests", _) => {
+            return Err(format!(
+                "expected a whole number in 1..={}",
+                limits::MAX_REQUESTS
+            ))
+        }
         _ => {
             return Err(format!(
                 "unknown workload field; expected one of {}",
@@ -128,6 +150,10 @@ pub fn apply_set(network: &mut Network, spec: &str) -> Result<(), SimError> {
 fn set_network(network: &mut Network, path: &str, num: f64) -> Result<(), String> {
     if !num.is_finite() || num < 0.0 {
         return Err("the value must be a finite number >= 0".into());
+    }
+    let field = path.rsplit('.').next().unwrap_or(path);
+    if num > 0.0 || !matches!(field, "bandwidth_bps" | "mac_per_s") {
+        limits::check(field, num)?;
     }
     let int = || {
         if num.fract() == 0.0 && num <= u32::MAX as f64 {

@@ -162,6 +162,73 @@ fn non_positive_numbers() {
     );
 }
 
+/// Values the nanosecond clock or the energy sums cannot hold (issue 13: 1e308 ms
+/// saturated the clock and made candidates "feasible"; 1e308 mW wrote `null` into
+/// front.json). Each is rejected with its line and the bound it breaks.
+#[test]
+fn values_beyond_the_clock_and_energy_bounds_are_rejected() {
+    let cases = [
+        // (from, to, line, expected fragment)
+        (
+            "profile: \"wifi\")",
+            "profile: \"wifi\", latency_ms: 1e308)",
+            11,
+            "link 1: latency_ms must be at most 1000000000000 ms",
+        ),
+        (
+            "profile: \"wifi\")",
+            "profile: \"wifi\", bandwidth_bps: 0.5)",
+            11,
+            "link 1: bandwidth_bps must be at least 1 (got 0.5)",
+        ),
+        (
+            "period_ms: 100.0",
+            "period_ms: 1e308",
+            15,
+            "workload period_ms must be at most 1000000000000 ms",
+        ),
+        // 10 requests × 2e11 ms = 2e12 ms > 1e12 ms, though each period is fine
+        (
+            "period_ms: 100.0",
+            "period_ms: 2e11",
+            15,
+            "requests × period_ms = 2e12 ms exceeds",
+        ),
+        (
+            "profile: \"esp32s3\")",
+            "profile: \"esp32s3\", tx_mw: 1e308)",
+            6,
+            "device \"b\": tx_mw must be at most 10000000 mW (10 kW) (got 1e308)",
+        ),
+        (
+            "profile: \"esp32s3\")",
+            "profile: \"esp32s3\", battery_mj: 1e300)",
+            6,
+            "battery_mj must be at most",
+        ),
+        (
+            "at_ms: 10.0",
+            "at_ms: 1e13",
+            16,
+            "event 0: at_ms must be at most 1000000000000 ms",
+        ),
+        (
+            "requests: 10",
+            "requests: 10000001",
+            15,
+            "must be in 1..=10000000",
+        ),
+    ];
+    for (from, to, line, fragment) in cases {
+        let e = errors(from, to);
+        assert!(
+            e.iter()
+                .any(|l| l.starts_with(&format!("t.ron:{line}:")) && l.contains(fragment)),
+            "{to:?}: expected line {line} with {fragment:?} among {e:#?}"
+        );
+    }
+}
+
 #[test]
 fn source_or_sink_missing() {
     assert_error(

@@ -161,6 +161,23 @@ fn bad_sweeps_get_clear_errors() {
             ],
             "at most two --sweep",
         ),
+        // issue 13: these saturated the clock, wrote `null` energies, or hung
+        (
+            vec!["--requests", "1000000000000"],
+            "--requests 1000000000000: invalid override `workload.requests=1000000000000`: expected a whole number in 1..=10000000",
+        ),
+        (
+            vec!["--set", "links.cam-h1.latency_ms=1e308"],
+            "latency_ms must be at most 1000000000000 ms",
+        ),
+        (
+            vec!["--set", "devices.h1.tx_mw=1e308"],
+            "tx_mw must be at most 10000000 mW",
+        ),
+        (
+            vec!["--sweep", "links.cam-h1.latency_ms=1..1e300:2"],
+            "latency_ms must be at most",
+        ),
     ] {
         let mut args = vec!["simulate", SCENARIO, "--candidate", f];
         args.extend(extra);
