@@ -44,12 +44,18 @@ pub use dataset::{
     decode_text, DataError, DataKind, Dataset, RawCase, RawSet, SplitOptions, Splits,
 };
 pub use fit::{fit, fit_with, EpochStats, TrainConfig, TrainReport, Trainer};
-pub use model::Model;
+pub use model::{training_bytes, Model};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
 
 use crate::arch::{Shape, ShapeError};
 use thiserror::Error;
+
+/// Largest memory one model may allocate for its parameters or for one training or
+/// evaluation workspace: 4 GiB. Estimated before anything is allocated, so that an
+/// oversized network, batch or search space is refused with a message instead of an
+/// allocation abort (see `docs/training.md`, "Limits").
+pub const MAX_TRAINING_BYTES: u128 = 4 << 30;
 
 /// Why a model cannot be built, trained, saved or loaded.
 #[derive(Debug, Error)]
@@ -96,6 +102,15 @@ pub enum TrainError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+    /// Training or evaluating the network would need more memory than
+    /// [`MAX_TRAINING_BYTES`]; nothing was allocated.
+    #[error("{what} would need about {} MiB: more than the limit of {} MiB (a smaller network, batch or chunk fits)", bytes / (1 << 20), MAX_TRAINING_BYTES >> 20)]
+    TooLarge {
+        /// What was to be allocated (parameters, a training workspace).
+        what: &'static str,
+        /// The estimate, bytes.
+        bytes: u128,
     },
     /// A weights file is malformed or does not fit the model.
     #[error("{path}: {msg}")]

@@ -3,6 +3,17 @@
 use super::{Arch, Dims, Layer, Padding, Shape, Size2};
 use thiserror::Error;
 
+/// Largest tensor (elements, without the batch) and largest weight count of one layer
+/// that shape inference accepts: 2³¹. Far beyond any microcontroller, and small enough
+/// that every cost sum fits a `u64` (see `docs/networks.md`, "Limits").
+pub const MAX_ELEMENTS: u64 = 1 << 31;
+
+/// Largest multiply-accumulate count of one layer: 2⁴⁸ (≈ 2.8 × 10¹⁴).
+pub const MAX_LAYER_MACS: u64 = 1 << 48;
+
+/// Largest number of layers of one network.
+pub const MAX_LAYERS: usize = 4096;
+
 /// Why an architecture's shapes do not fit together.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ShapeError {
@@ -11,6 +22,21 @@ pub enum ShapeError {
         "input shape {input:?} is invalid: expected [T, C] or [H, W, C] with every dimension > 0"
     )]
     BadInput { input: Shape },
+    /// The network has no layers, or more than [`MAX_LAYERS`].
+    #[error("the network has {count} layers: expected 1 to {MAX_LAYERS}")]
+    LayerCount { count: usize },
+    /// The input has more than [`MAX_ELEMENTS`] elements.
+    #[error("input shape {input:?} has {elements} elements: at most {MAX_ELEMENTS} (2^31) are supported")]
+    InputTooLarge { input: Shape, elements: u128 },
+    /// A layer's size parameter, output, weight count or MACs exceeds its bound.
+    #[error("layer {index} ({kind}): {what} = {value} exceeds the limit of {limit}")]
+    TooLarge {
+        index: usize,
+        kind: &'static str,
+        what: &'static str,
+        value: u128,
+        limit: u64,
+    },
     /// A layer's input does not have the rank it needs.
     #[error("layer {index} ({kind}): input shape {input:?} {expected}")]
     Rank {
@@ -95,6 +121,7 @@ impl Ctx<'_> {
             expected,
         }
     }
+    /// `v` is a size parameter: > 0 and at most [`MAX_ELEMENTS`].
     fn nonzero(&self, field: &'static str, v: usize) -> Result<usize, ShapeError> {
         if v == 0 {
             Err(ShapeError::Zero {
@@ -103,7 +130,21 @@ impl Ctx<'_> {
                 field,
             })
         } else {
+            self.bounded(field, v as u128, MAX_ELEMENTS)?;
             Ok(v)
+        }
+    }
+    fn bounded(&self, what: &'static str, value: u128, limit: u64) -> Result<(), ShapeError> {
+        if value > limit as u128 {
+            Err(ShapeError::TooLarge {
+                index: self.index,
+                kind: self.kind,
+                what,
+                value,
+                limit,
+            })
+        } else {
+            Ok(())
         }
     }
     /// Output shape of a window op over all but the last axis of an input of `rank`,
@@ -125,7 +166,9 @@ impl Ctx<'_> {
             }));
         }
         self.nonzero("kernel/size", kernel.h.min(kernel.w))?;
+        self.nonzero("kernel/size", kernel.h.max(kernel.w))?;
         self.nonzero("stride", stride.h.min(stride.w))?;
+        self.nonzero("stride", stride.h.max(stride.w))?;
         self.nonzero("dilation", dilation)?;
         let mut out = *self.input;
         for (axis, &len) in self.input[..rank - 1].iter().enumerate() {
@@ -158,14 +201,73 @@ pub(super) fn infer(arch: &Arch) -> Result<Vec<Shape>, ShapeError> {
 /// The network input as [`Dims`], or [`ShapeError::BadInput`].
 pub(super) fn input_dims(arch: &Arch) -> Result<Dims, ShapeError> {
     match Dims::new(&arch.input) {
-        Some(d) if d.len() >= 2 && !d.contains(&0) => Ok(d),
+        Some(d) if d.len() >= 2 && !d.contains(&0) => {
+            let elements = product(&d);
+            if elements > MAX_ELEMENTS as u128 {
+                Err(ShapeError::InputTooLarge {
+                    input: arch.input.clone(),
+                    elements,
+                })
+            } else {
+                Ok(d)
+            }
+        }
         _ => Err(ShapeError::BadInput {
             input: arch.input.clone(),
         }),
     }
 }
 
+/// Product of dimensions, without overflow.
+fn product(d: &[usize]) -> u128 {
+    d.iter().map(|&x| x as u128).product()
+}
+
+/// Weight count and MACs of a layer with input `input` and output `out` (pools: window
+/// operations), for the bounds; the exact figures are in `cost`.
+fn work(layer: &Layer, input: &Dims, out: &Dims) -> (u128, u128) {
+    let (cin, out_elems) = (input.channels() as u128, product(out));
+    let window = |k: Size2, rank: usize| {
+        if rank == 2 {
+            k.h as u128
+        } else {
+            k.h as u128 * k.w as u128
+        }
+    };
+    match *layer {
+        Layer::Conv1d { kernel, .. } => {
+            let per_out = kernel as u128 * cin;
+            (per_out * out.channels() as u128, out_elems * per_out)
+        }
+        Layer::Conv2d { kernel, .. } => {
+            let per_out = window(kernel, 3) * cin;
+            (per_out * out.channels() as u128, out_elems * per_out)
+        }
+        Layer::DepthwiseConv1d { kernel, .. } => (kernel as u128 * cin, out_elems * kernel as u128),
+        Layer::DepthwiseConv2d { kernel, .. } => {
+            let k = window(kernel, 3);
+            (k * cin, out_elems * k)
+        }
+        Layer::Dense { .. } => {
+            let w = product(input) * out_elems;
+            (w, w)
+        }
+        Layer::MaxPool1d { size, .. } | Layer::AvgPool1d { size, .. } => {
+            (0, out_elems * size as u128)
+        }
+        Layer::MaxPool2d { size, .. } | Layer::AvgPool2d { size, .. } => {
+            (0, out_elems * size as u128 * size as u128)
+        }
+        _ => (0, product(input).max(out_elems)),
+    }
+}
+
 pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
+    if arch.layers.is_empty() || arch.layers.len() > MAX_LAYERS {
+        return Err(ShapeError::LayerCount {
+            count: arch.layers.len(),
+        });
+    }
     let first = input_dims(arch)?;
     let mut shapes: Vec<Dims> = Vec::with_capacity(arch.layers.len());
     for (index, layer) in arch.layers.iter().enumerate() {
@@ -261,7 +363,7 @@ pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
                 }
                 Dims::flat(channels)
             }
-            Layer::Flatten => Dims::flat(input.iter().product()),
+            Layer::Flatten => Dims::flat(input.iter().product()), // ≤ MAX_ELEMENTS
             Layer::Add { from } => {
                 if index < 2 {
                     return Err(ShapeError::AddTooEarly { index });
@@ -286,6 +388,10 @@ pub(super) fn infer_dims(arch: &Arch) -> Result<Vec<Dims>, ShapeError> {
                 shapes[from]
             }
         };
+        cx.bounded("output elements", product(&out), MAX_ELEMENTS)?;
+        let (weights, macs) = work(layer, input, &out);
+        cx.bounded("weights", weights, MAX_ELEMENTS)?;
+        cx.bounded("MACs", macs, MAX_LAYER_MACS)?;
         shapes.push(out);
     }
     // Every output but the last must be read: by the next layer unless that is a
@@ -316,6 +422,76 @@ mod tests {
             input: input.to_vec(),
             layers,
         }
+    }
+
+    /// Sizes that wrapped the u64 cost sums (a 4e9 × 4e9 input gave a parameter count
+    /// of 1.2e19) or that are not networks are refused, with the bound in the message.
+    #[test]
+    fn sizes_past_the_limits_are_refused() {
+        let dense = |units| Layer::Dense { units, bias: true };
+        assert_eq!(
+            arch(&[100, 6], vec![]).shapes(),
+            Err(ShapeError::LayerCount { count: 0 })
+        );
+        assert!(matches!(
+            arch(&[4_000_000_000, 4_000_000_000], vec![Layer::Flatten, dense(10)]).shapes(),
+            Err(ShapeError::InputTooLarge { elements, .. }) if elements == 16_000_000_000_000_000_000
+        ));
+        // the largest input: 2^31 elements
+        assert!(
+            arch(&[1 << 16, 1 << 15], vec![Layer::GlobalAvgPool, dense(2)])
+                .shapes()
+                .is_ok()
+        );
+        assert!(
+            arch(&[1 << 16, 1 << 15, 2], vec![Layer::GlobalAvgPool, dense(2)])
+                .shapes()
+                .is_err()
+        );
+        // Dense 1000 → 2^22 units: 4.19e9 weights > 2^31, though every tensor is small
+        let e = arch(&[10, 100], vec![Layer::Flatten, dense(1 << 22), dense(2)])
+            .shapes()
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ShapeError::TooLarge {
+                index: 1,
+                kind: "Dense",
+                what: "weights",
+                value: 1000 * (1 << 22),
+                limit: MAX_ELEMENTS,
+            }
+        );
+        // Conv1d over [2^20, 64] with 2^15 filters of kernel 1: 2^21 weights, but
+        // 2^20 × 2^15 = 2^35 output elements
+        let conv = Layer::Conv1d {
+            filters: 1 << 15,
+            kernel: 1,
+            stride: 1,
+            padding: Padding::Same,
+            dilation: 1,
+            bias: true,
+        };
+        assert!(matches!(
+            arch(&[1 << 20, 64], vec![conv, Layer::GlobalAvgPool, dense(2)]).shapes(),
+            Err(ShapeError::TooLarge { what: "output elements", value, .. }) if value == 1 << 35
+        ));
+        // a kernel of 2^40 overflows `dilation × (kernel − 1)` if not bounded first
+        let conv = Layer::Conv1d {
+            filters: 1,
+            kernel: 1 << 40,
+            stride: 1,
+            padding: Padding::Valid,
+            dilation: 1 << 40,
+            bias: true,
+        };
+        assert!(matches!(
+            arch(&[100, 6], vec![conv]).shapes(),
+            Err(ShapeError::TooLarge {
+                what: "kernel/size",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! assert!(cand.arch.shapes().is_ok());
 //! ```
 
-use super::{Arch, Layer, Padding, Shape};
+use super::{Arch, Layer, Padding, Shape, ShapeError};
 use crate::network::Network;
 use crate::partition::Candidate;
 use crate::scenario::{BlockKind, DType, PoolKind, SearchSpace};
@@ -54,6 +54,13 @@ pub enum SpaceError {
     /// Adjacency list length differs from the device count or names a missing device.
     #[error("adjacency must list neighbours (valid indices) for each of the {0} devices")]
     Adjacency(usize),
+    /// The space's largest network is not a valid network (e.g. a layer past the
+    /// size limits).
+    #[error("the largest network of the space: {0}")]
+    Largest(#[source] ShapeError),
+    /// Training the space's largest network would need more memory than the limit.
+    #[error("the largest network of the space would need about {} MiB to train, more than the limit of {} MiB: lower space.channels, space.kernels, space.dense_units or space.max_blocks", bytes >> 20, limit >> 20)]
+    TooLarge { bytes: u128, limit: u128 },
 }
 
 /// One block of the network genome.
@@ -97,6 +104,38 @@ pub struct SpaceContext {
 }
 
 impl SpaceContext {
+    /// The largest networks of the space, one per block kind: `max_blocks` blocks of
+    /// that kind with the most channels, the largest kernel, the smallest stride, no
+    /// pooling if allowed, and the most dense units. An upper estimate of what the
+    /// search may train.
+    pub fn largest_networks(&self) -> Vec<Arch> {
+        let sp = &self.space;
+        let max = |v: &[usize]| v.iter().copied().max().unwrap_or(1);
+        let min = |v: &[usize]| v.iter().copied().min().unwrap_or(1);
+        let pool = if sp.pooling.contains(&PoolKind::None) {
+            PoolKind::None
+        } else {
+            sp.pooling.first().copied().unwrap_or(PoolKind::None)
+        };
+        sp.block_kinds
+            .iter()
+            .map(|&kind| {
+                let block = BlockGene {
+                    kind,
+                    channels: max(&sp.channels),
+                    kernel: max(&sp.kernels),
+                    stride: min(&sp.strides),
+                    pool,
+                };
+                NetGenome {
+                    blocks: vec![block; sp.max_blocks.max(1)],
+                    dense_units: max(&sp.dense_units),
+                }
+                .decode(&self.input, self.classes)
+            })
+            .collect()
+    }
+
     /// Checks the space (non-empty choice lists without zeros, block bounds), the input
     /// shape, classes, devices and adjacency.
     pub fn new(

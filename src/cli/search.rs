@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use distrinas::evaluate::run::{run_search, SearchOptions};
 use distrinas::report::{self, RunInfo};
-use distrinas::scenario::Scenario;
+use distrinas::scenario::{limits, Scenario};
 use distrinas::search::Algorithm;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
@@ -87,6 +87,16 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     opts.warm_start.extend(args.warm_start.iter().cloned());
     opts.seed = seed;
     opts.resume = args.resume;
+    // the flags obey the scenario's bounds
+    for (flag, x, range) in [
+        ("--population", args.population, limits::POPULATION),
+        ("--generations", args.generations, limits::GENERATIONS),
+        ("--final-epochs", args.final_epochs, limits::EPOCHS),
+    ] {
+        if let Some(x) = x {
+            limits::check_count(flag, x, range).map_err(anyhow::Error::msg)?;
+        }
+    }
     if let Some(g) = args.generations {
         opts.generations = g;
     }

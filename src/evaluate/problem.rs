@@ -103,6 +103,23 @@ impl CandidateProblem {
             &ctx.network,
             ctx.scenario.dtype,
         )?;
+        // the space's largest network must be trainable within the memory limit
+        for arch in space.largest_networks() {
+            match crate::train::training_bytes(
+                &arch,
+                crate::train::TrainConfig::default().chunk,
+                super::training::SEARCH_BATCH,
+            ) {
+                Err(crate::train::TrainError::Shape(e)) => return Err(SpaceError::Largest(e)),
+                Ok(bytes) if bytes > crate::train::MAX_TRAINING_BYTES => {
+                    return Err(SpaceError::TooLarge {
+                        bytes,
+                        limit: crate::train::MAX_TRAINING_BYTES,
+                    })
+                }
+                _ => {}
+            }
+        }
         let s = &ctx.scenario.search;
         let mut p = CandidateProblem {
             train_epochs: s.train_epochs,

@@ -3,6 +3,8 @@
 //! validation, `--set` overrides and sweeps all check values with [`check`]; the bounds
 //! are listed in `docs/scenarios.md` ("Limits").
 
+use std::ops::RangeInclusive;
+
 /// Largest time of any single quantity (latency, period, jitter, deadline, event
 /// time), ms: 10¹² ms ≈ 31.7 years.
 pub const MAX_TIME_MS: f64 = 1e12;
@@ -21,6 +23,38 @@ pub const MIN_RATE: f64 = 1.0;
 
 /// Largest number of requests of a workload (`workload.requests`, `--requests`).
 pub const MAX_REQUESTS: usize = 10_000_000;
+
+/// Largest number of devices of a scenario (the simulator keeps per-device-pair
+/// routes).
+pub const MAX_DEVICES: usize = 10_000;
+
+/// Largest number of links of a scenario.
+pub const MAX_LINKS: usize = 100_000;
+
+/// Largest number of what-if events of a scenario.
+pub const MAX_EVENTS: usize = 1_000_000;
+
+/// Allowed `search.population` and `search --population`.
+pub const POPULATION: RangeInclusive<usize> = 2..=100_000;
+
+/// Allowed `search.generations` and `search --generations`.
+pub const GENERATIONS: RangeInclusive<usize> = 1..=1_000_000;
+
+/// Allowed epochs (`search.*_epochs`, `--final-epochs`; `train_epochs` starts at 1).
+pub const EPOCHS: RangeInclusive<usize> = 0..=100_000;
+
+/// `Err` naming `name` when the count `x` is outside `range`.
+pub fn check_count(name: &str, x: usize, range: RangeInclusive<usize>) -> Result<(), String> {
+    if range.contains(&x) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} must be in {}..={} (got {x})",
+            range.start(),
+            range.end()
+        ))
+    }
+}
 
 /// Checks the upper (and rate) bounds of field `field` (its name in the schema) at
 /// value `x`; the error names the bound. Fields without a bound pass.

@@ -86,6 +86,23 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         );
     }
 
+    // Sizes first: a scenario past them is refused before anything is sized by it.
+    for (path, n, max) in [
+        ("devices", s.devices.len(), super::limits::MAX_DEVICES),
+        ("links", s.links.len(), super::limits::MAX_LINKS),
+        ("events", s.events.len(), super::limits::MAX_EVENTS),
+    ] {
+        if n > max {
+            cx.err(
+                path,
+                format!("{path}: {n} entries, at most {max} are supported"),
+            );
+        }
+    }
+    if !cx.errors.is_empty() {
+        return (cx.errors, Vec::new(), Vec::new());
+    }
+
     // Devices.
     let mut first: HashMap<&str, usize> = HashMap::new();
     let mut device_profiles = Vec::new();
@@ -444,42 +461,17 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         }
     }
     let se = &s.search;
-    cx.range(
-        "search.population",
-        "search.population",
-        se.population,
-        2,
-        100_000,
-    );
-    cx.range("search.archive", "search.archive", se.archive, 1, 100_000);
-    cx.range(
-        "search.generations",
-        "search.generations",
-        se.generations,
-        1,
-        1_000_000,
-    );
-    cx.range(
-        "search.train_epochs",
-        "search.train_epochs",
-        se.train_epochs,
-        1,
-        100_000,
-    );
-    cx.range(
-        "search.child_epochs",
-        "search.child_epochs",
-        se.child_epochs,
-        0,
-        100_000,
-    );
-    cx.range(
-        "search.final_epochs",
-        "search.final_epochs",
-        se.final_epochs,
-        0,
-        100_000,
-    );
+    use super::limits::{EPOCHS, GENERATIONS, POPULATION};
+    for (field, x, range) in [
+        ("search.population", se.population, POPULATION),
+        ("search.archive", se.archive, 1..=*POPULATION.end()),
+        ("search.generations", se.generations, GENERATIONS),
+        ("search.train_epochs", se.train_epochs, 1..=*EPOCHS.end()),
+        ("search.child_epochs", se.child_epochs, EPOCHS),
+        ("search.final_epochs", se.final_epochs, EPOCHS),
+    ] {
+        cx.range(field, field, x, *range.start(), *range.end());
+    }
     cx.non_negative(
         "search.skip_margin",
         "",

@@ -143,8 +143,14 @@ pub fn fit_with(
     } else {
         (splits.val.flat(), splits.val.labels())
     };
+    // a batch larger than the training split is the whole split (full-batch training):
+    // the same updates, without a workspace sized for samples that do not exist
+    let cfg = &TrainConfig {
+        batch_size: cfg.batch_size.min(y.len()),
+        ..cfg.clone()
+    };
     let mut trainer = Trainer::new(model, cfg)?;
-    let mut ews = trainer.model.workspace(EVAL_CHUNK, EVAL_WORKERS);
+    let mut ews = trainer.model.workspace(EVAL_CHUNK, EVAL_WORKERS)?;
     let mut history = Vec::new();
     let mut best = (f64::INFINITY, 0usize);
     let mut best_weights: Option<(Vec<f32>, Vec<f32>)> = None;
@@ -248,7 +254,7 @@ impl<'m> Trainer<'m> {
                 "batch_size and chunk must be > 0".into(),
             ));
         }
-        let ws = model.workspace(cfg.chunk, cfg.batch_size.div_ceil(cfg.chunk));
+        let ws = model.workspace(cfg.chunk, cfg.batch_size.div_ceil(cfg.chunk))?;
         let opt = OptState::new(cfg.optimizer, model.decay_mask());
         Ok(Trainer {
             model,

@@ -155,7 +155,7 @@ fn reused_workspace_gives_identical_gradients() {
     let n = 6;
     let x: Vec<f64> = (0..n * 18).map(|_| rng.random_range(-1.0..1.0)).collect();
     let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
-    let mut ws = model.workspace(2, 3);
+    let mut ws = model.workspace(2, 3).unwrap();
     let idx: Vec<usize> = (0..n).collect();
     model.batch_grad(&mut ws, &x, &y, &idx, true);
     let first = ws.grad.clone();

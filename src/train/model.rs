@@ -130,6 +130,95 @@ fn add_into<T: Real>(acc: &mut [T], v: &[T]) {
     }
 }
 
+/// Buffer sizes of a workspace, computed before allocating it.
+struct WorkspacePlan {
+    chunk: usize,
+    col_sizes: Vec<usize>,
+    dcol: usize,
+    arg_sizes: Vec<usize>,
+    max_c: usize,
+    /// Σ per-chunk element counts, without overflow (a hostile chunk × layer must not
+    /// wrap).
+    elems: u128,
+}
+
+impl WorkspacePlan {
+    fn new(ops: &[Op], out_sizes: &[usize], chunk: usize) -> WorkspacePlan {
+        let chunk = chunk.max(1);
+        let c = chunk as u128;
+        let l = ops.len();
+        let (mut col, mut arg) = (vec![0u128; l], vec![0u128; l]);
+        let (mut dcol, mut max_c) = (0u128, 0);
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                Op::Conv { g, .. } => {
+                    col[i] = c * g.out_positions() as u128 * g.taps() as u128 * g.c as u128;
+                    dcol = dcol.max(col[i]);
+                }
+                Op::BatchNorm { c: ch } => {
+                    col[i] = c * out_sizes[i] as u128;
+                    max_c = max_c.max(*ch);
+                }
+                Op::MaxPool { .. } => arg[i] = c * out_sizes[i] as u128,
+                _ => {}
+            }
+        }
+        let outs: u128 = out_sizes.iter().map(|&s| s as u128).sum();
+        let elems = 2 * c * outs + col.iter().sum::<u128>() + dcol + arg.iter().sum::<u128>();
+        // sizes past usize are never allocated: `check` refuses them first
+        let size = |x: u128| usize::try_from(x).unwrap_or(usize::MAX);
+        WorkspacePlan {
+            chunk,
+            col_sizes: col.into_iter().map(size).collect(),
+            dcol: size(dcol),
+            arg_sizes: arg.into_iter().map(size).collect(),
+            max_c,
+            elems,
+        }
+    }
+
+    /// Bytes of the whole workspace of `workers` chunks (all buffers counted as `T`).
+    fn bytes<T>(&self, in_size: usize, params: usize, workers: usize) -> u128 {
+        let (c, np) = (self.chunk as u128, params as u128);
+        let per_worker = 2 * c * in_size as u128 + self.elems + np + self.max_c as u128 + c;
+        let elems = workers.max(1) as u128 * per_worker + np + 5 * self.max_c as u128;
+        elems * std::mem::size_of::<T>().max(4) as u128
+    }
+
+    fn check<T>(&self, in_size: usize, params: usize, workers: usize) -> Result<(), TrainError> {
+        let bytes = self.bytes::<T>(in_size, params, workers);
+        if bytes > crate::train::MAX_TRAINING_BYTES {
+            return Err(TrainError::TooLarge {
+                what: "the training workspace",
+                bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Estimated bytes to train `arch` (`f32`) in mini-batches of `batch` samples processed
+/// in chunks of `chunk`: parameters with gradients and Adam moments, plus the training
+/// workspace. Nothing is allocated; compare with [`crate::train::MAX_TRAINING_BYTES`].
+pub fn training_bytes(arch: &Arch, chunk: usize, batch: usize) -> Result<u128, TrainError> {
+    let shapes = arch.shapes()?;
+    let mut np = 0u128;
+    let mut ops = Vec::with_capacity(shapes.len());
+    for (i, layer) in arch.layers.iter().enumerate() {
+        let input = if i == 0 { &arch.input } else { &shapes[i - 1] };
+        let op = Op::compile(layer, input, &shapes[i]);
+        for s in op.param_shapes().iter().chain(&op.state_shapes()) {
+            np += s.iter().map(|&d| d as u128).product::<u128>();
+        }
+        ops.push(op);
+    }
+    let out_sizes: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
+    let chunk = chunk.max(1);
+    let plan = WorkspacePlan::new(&ops, &out_sizes, chunk);
+    let params = usize::try_from(np).unwrap_or(usize::MAX);
+    Ok(4 * np * 4 + plan.bytes::<f32>(arch.input.iter().product(), params, batch.div_ceil(chunk)))
+}
+
 impl Model<f32> {
     /// Builds an `f32` network for training (see [`Model::build`] for the initialisation).
     pub fn new(arch: &Arch, seed: u64) -> Result<Model, TrainError> {
@@ -178,6 +267,14 @@ impl<T: Real> Model<T> {
                 ns += len;
             }
             state_slots.push(v);
+        }
+        // parameters, their gradient and two optimiser moments
+        let bytes = 4 * (np + ns) as u128 * std::mem::size_of::<T>() as u128;
+        if bytes > crate::train::MAX_TRAINING_BYTES {
+            return Err(TrainError::TooLarge {
+                what: "the parameters (with gradients and optimiser state)",
+                bytes,
+            });
         }
         let mut params = vec![T::zero(); np];
         let mut state = vec![T::zero(); ns];
@@ -327,30 +424,21 @@ impl<T: Real> Model<T> {
             .unwrap_or(self.ops.len())
     }
 
-    /// Buffers for `workers` chunks of `chunk` samples.
-    pub(crate) fn workspace(&self, chunk: usize, workers: usize) -> Workspace<T> {
-        let chunk = chunk.max(1);
-        let l = self.ops.len();
-        let mut col_sizes = vec![0; l];
-        let mut dcol = 0;
-        let mut arg_sizes = vec![0; l];
-        let mut max_c = 0;
-        for (i, op) in self.ops.iter().enumerate() {
-            match op {
-                Op::Conv { g, .. } => {
-                    col_sizes[i] = chunk * g.out_positions() * g.taps() * g.c;
-                    dcol = dcol.max(col_sizes[i]);
-                }
-                Op::BatchNorm { c } => {
-                    col_sizes[i] = chunk * self.out_sizes[i];
-                    max_c = max_c.max(*c);
-                }
-                Op::MaxPool { .. } => arg_sizes[i] = chunk * self.out_sizes[i],
-                _ => {}
-            }
-        }
+    /// Buffers for `workers` chunks of `chunk` samples, or [`TrainError::TooLarge`]
+    /// when they would exceed [`crate::train::MAX_TRAINING_BYTES`] (checked before
+    /// anything is allocated).
+    pub(crate) fn workspace(
+        &self,
+        chunk: usize,
+        workers: usize,
+    ) -> Result<Workspace<T>, TrainError> {
+        let plan = WorkspacePlan::new(&self.ops, &self.out_sizes, chunk);
+        plan.check::<T>(self.in_size, self.params.len(), workers)?;
+        let (chunk, workers) = (plan.chunk, workers.max(1));
+        let (col_sizes, dcol, arg_sizes, max_c) =
+            (plan.col_sizes, plan.dcol, plan.arg_sizes, plan.max_c);
         let zeros = |n: usize| vec![T::zero(); n];
-        let workers = (0..workers.max(1))
+        let workers = (0..workers)
             .map(|_| Worker {
                 n: 0,
                 input: zeros(chunk * self.in_size),
@@ -381,12 +469,12 @@ impl<T: Real> Model<T> {
                 _ => BnBatch::default(),
             })
             .collect();
-        Workspace {
+        Ok(Workspace {
             chunk,
             workers,
             bn,
             grad: zeros(self.params.len()),
-        }
+        })
     }
 
     /// Copies samples `idx` of the flat data `x` (and their labels) into the chunks.
@@ -955,7 +1043,7 @@ impl<T: Real> Model<T> {
     pub fn evaluate(&self, x: &ndarray::ArrayD<T>, y: &[usize]) -> Result<(f64, f64), TrainError> {
         self.check_data(x, y)?;
         let x = x.as_standard_layout();
-        let mut ws = self.workspace(EVAL_CHUNK, EVAL_WORKERS);
+        let mut ws = self.workspace(EVAL_CHUNK, EVAL_WORKERS)?;
         Ok(self.eval_flat(&mut ws, x.as_slice().expect("standard layout"), y))
     }
 
@@ -967,7 +1055,7 @@ impl<T: Real> Model<T> {
         let x = x.as_standard_layout();
         let flat = x.as_slice().expect("standard layout");
         let k = self.num_classes();
-        let mut ws = self.workspace(EVAL_CHUNK, EVAL_WORKERS);
+        let mut ws = self.workspace(EVAL_CHUNK, EVAL_WORKERS)?;
         let mut out = Vec::with_capacity(n * k);
         let idx: Vec<usize> = (0..n).collect();
         let l = self.ops.len();
@@ -994,7 +1082,7 @@ impl<T: Real> Model<T> {
         self.check_data(x, y)?;
         let x = x.as_standard_layout();
         let n = y.len();
-        let mut ws = self.workspace(chunk, n.div_ceil(chunk.max(1)));
+        let mut ws = self.workspace(chunk, n.div_ceil(chunk.max(1)))?;
         let idx: Vec<usize> = (0..n).collect();
         let (loss, _) = self.batch_grad(
             &mut ws,

@@ -43,7 +43,7 @@ pub fn calibrate(model: &Model, calib: &Dataset) -> Result<Vec<(f64, f64)>, Trai
     model.check_data(&calib.x, calib.labels())?;
     let l = model.ops.len();
     let mut ranges = vec![(f64::INFINITY, f64::NEG_INFINITY); l + 1];
-    let mut ws = model.workspace(EVAL_CHUNK, EVAL_WORKERS);
+    let mut ws = model.workspace(EVAL_CHUNK, EVAL_WORKERS)?;
     let idx: Vec<usize> = (0..calib.len()).collect();
     let (x, y) = (calib.flat(), calib.labels());
     for part in idx.chunks(ws.capacity()) {

@@ -704,3 +704,58 @@ fn scenarios_doc_documents_every_schema_field_and_variant() {
         "undocumented in docs/scenarios.md: {missing:?}"
     );
 }
+
+/// Issue 13: inputs that sized allocations past any machine (a 1.2 M-device scenario,
+/// `--population 1000000000`, `space.kernels: [4096]`) are refused with the bound or
+/// the estimate, before the allocation.
+#[test]
+fn sizes_past_the_limits_are_refused_before_allocation() {
+    // 10 001 devices: one past the limit, reported at `devices`
+    let many: String = (0..10_001)
+        .map(|i| format!("(id: \"d{i}\", profile: \"rpi4\"),"))
+        .collect();
+    let e = errors(
+        "(id: \"a\", profile: \"nrf52840\"),",
+        &format!("(id: \"a\", profile: \"nrf52840\"),{many}"),
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.ron:4:")
+            && e[0].ends_with("devices: 10004 entries, at most 10000 are supported"),
+        "{e:?}"
+    );
+
+    let o = run(&["search", "--population", "1000000000"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--population must be in 2..=100000 (got 1000000000)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // the quickstart's space with 4096-wide kernels: the largest network would need
+    // more than 4 GiB to train
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("scenarios/quickstart.ron"))
+        .unwrap()
+        .replace("kernels: [3, 5]", "kernels: [4096]")
+        .replace("\"../data/", &format!("\"{}/", repo("data").display()));
+    let sc = dir.path().join("wide.ron");
+    std::fs::write(&sc, text).unwrap();
+    let out = dir.path().join("run");
+    let o = run(&[
+        "search",
+        sc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--generations",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the largest network of the space would need about")
+            && stderr(&o).contains("MiB to train, more than the limit of 4096 MiB"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -485,3 +485,60 @@ fn csv_dataset_reshapes_to_arch_input() {
         "data samples have shape [4, 1] (4 values) but the network input is [3, 1]"
     );
 }
+
+/// Issue 13: `train --batch 100000` on 32 samples aborted on allocation. A batch
+/// larger than the training split is the whole split: the same weights, bit for bit,
+/// as a batch of exactly the split's size.
+#[test]
+fn oversized_batch_is_the_whole_split() {
+    let a = arch("models/nets/har-s.ron");
+    let splits = basic_motions(0.2, 5);
+    let n = splits.train.len();
+    let train_with = |batch_size: usize| {
+        let mut m = Model::new(&a, 3).unwrap();
+        let cfg = TrainConfig {
+            epochs: 2,
+            batch_size,
+            seed: 3,
+            quantize: false,
+            ..TrainConfig::default()
+        };
+        train::fit(&mut m, &splits, &cfg).unwrap();
+        train::weights::to_bytes(&m)
+    };
+    assert_eq!(train_with(100_000), train_with(n));
+    assert_ne!(train_with(n), train_with(n / 2));
+}
+
+/// Memory past `MAX_TRAINING_BYTES` is refused with an estimate before anything is
+/// allocated (without the check these allocations abort the test process).
+#[test]
+fn oversized_models_and_workspaces_are_refused_before_allocation() {
+    // 2^31 weights (the shape limit): × 4 B × 4 (weights, gradient, 2 Adam moments)
+    let big = Arch::from_ron(
+        "Arch(input: [65536, 32768], layers: [Flatten, Dense(units: 1), Dense(units: 2)])",
+    )
+    .unwrap();
+    match Model::new(&big, 0) {
+        Err(train::TrainError::TooLarge { bytes, .. }) => {
+            assert!(bytes >= 16 * (1u128 << 31), "{bytes}")
+        }
+        other => panic!("expected TooLarge, got {:?}", other.map(|_| ())),
+    }
+    assert!(train::training_bytes(&big, 4, 16).unwrap() > train::MAX_TRAINING_BYTES);
+    // a chunk of 10^9 samples of 600 inputs: 2.4 TB of workspace
+    let splits = basic_motions(0.2, 5);
+    let mut m = Model::new(&arch("models/nets/har-s.ron"), 0).unwrap();
+    let cfg = TrainConfig {
+        epochs: 1,
+        chunk: 1_000_000_000,
+        ..TrainConfig::default()
+    };
+    let e = train::fit(&mut m, &splits, &cfg).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the training workspace would need about")
+            && e.to_string().contains("more than the limit of 4096 MiB"),
+        "{e}"
+    );
+}
