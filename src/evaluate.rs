@@ -13,6 +13,7 @@ pub mod objectives;
 pub mod pipeline;
 pub mod problem;
 pub mod run;
+pub mod runfolder;
 pub mod simulation;
 pub mod summary;
 pub mod sweep;

@@ -59,9 +59,14 @@ pub struct SearchArgs {
     /// `<stem>.weights` beside it). Repeatable; adds to `search.warm_start`.
     #[arg(long, value_name = "RUN_DIR|NET.ron")]
     pub warm_start: Vec<PathBuf>,
-    /// Continue the run checkpointed in the output folder.
-    #[arg(long)]
+    /// Continue the run checkpointed in the output folder (refused if the scenario or
+    /// its datasets changed since).
+    #[arg(long, conflicts_with = "force")]
     pub resume: bool,
+    /// Replace the run already in the output folder (without it, such a folder is
+    /// refused).
+    #[arg(long)]
+    pub force: bool,
     /// Print one JSON object (front.json plus out_dir and elapsed_s) on stdout.
     #[arg(long)]
     pub json: bool,
@@ -87,6 +92,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     opts.warm_start.extend(args.warm_start.iter().cloned());
     opts.seed = seed;
     opts.resume = args.resume;
+    opts.force = args.force;
     // the flags obey the scenario's bounds
     for (flag, x, range) in [
         ("--population", args.population, limits::POPULATION),

@@ -31,6 +31,10 @@ pub enum EvaluateError {
     Search(#[from] search::SearchError),
     #[error("warm start: {0}")]
     WarmStart(#[from] super::warm::WarmStartError),
+    /// The run folder cannot be used (it holds another run, is locked, or its
+    /// fingerprint differs from the scenario's on `--resume`).
+    #[error("{0}")]
+    RunFolder(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -50,6 +54,9 @@ pub struct SearchOptions {
     /// Output folder (checkpoint, weight store, history).
     pub out_dir: PathBuf,
     pub resume: bool,
+    /// Replace a run already in `out_dir` (without it, such a folder is refused unless
+    /// `resume`).
+    pub force: bool,
     /// Epochs of final training of each front member (0: none).
     pub final_epochs: usize,
     /// Run folders or network files whose networks open the initial population
@@ -74,6 +81,7 @@ impl SearchOptions {
             generations: s.search.generations,
             out_dir,
             resume: false,
+            force: false,
             final_epochs: s.search.final_epochs,
             warm_start: s.search.warm_start.clone(),
         }
@@ -245,10 +253,8 @@ pub fn run_search(
     stop: Arc<AtomicBool>,
 ) -> Result<Outcome, EvaluateError> {
     let out = &opts.out_dir;
-    std::fs::create_dir_all(out).map_err(|e| EvaluateError::Io {
-        path: out.clone(),
-        source: e,
-    })?;
+    // refuses a folder holding another run, locks it until this function returns
+    let _lock = super::runfolder::prepare(loaded, opts)?;
     let store = WeightStore::on_disk(&out.join(".weights"));
     let mut problem = build_problem(loaded, opts.seed, store)?;
     let mut warm = Vec::new();

@@ -196,3 +196,91 @@ fn infeasible_run_lists_each_least_violating_candidate_once() {
     ids.dedup();
     assert_eq!(ids.len(), n, "a candidate is listed twice: {front:?}");
 }
+
+/// Issue 13: a run folder cannot be lost or mixed. A second search into it is refused
+/// unless `--resume` or `--force`; a live lock keeps a search out, a stale one is taken
+/// over; `--resume` after the scenario changed (objectives — which made SPEA2 index out
+/// of bounds — or a device field) is refused with the first difference.
+#[test]
+fn run_folders_are_refused_locked_and_fingerprinted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.display().to_string();
+    let attempt = |scenario: &str, extra: &[&str]| {
+        let mut args = vec!["search", scenario, "--out", &out_s];
+        args.extend_from_slice(extra);
+        if !extra.contains(&"--generations") {
+            args.extend(["--generations", "2"]);
+        }
+        run(&args)
+    };
+    let first = attempt(TINY, &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let front = read(&out.join("front.json"));
+    assert!(
+        !out.join(".lock").exists(),
+        "the lock is released at the end"
+    );
+
+    // overwriting is refused, and the run is untouched
+    let o = attempt(TINY, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(
+            "already holds a run (checkpoint.json); --resume continues it, --force replaces it"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(read(&out.join("front.json")), front);
+
+    // a live process's lock (this test's) keeps the search out
+    std::fs::write(out.join(".lock"), format!("{}\n", std::process::id())).unwrap();
+    let o = attempt(TINY, &["--resume"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!(
+            "another search (process {}) is writing this run folder",
+            std::process::id()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // a dead one's (pids never reach 2^31 - 1 on Linux) is taken over
+    std::fs::write(out.join(".lock"), "2147483646\n").unwrap();
+    let o = attempt(TINY, &["--resume", "--generations", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // the scenario changes: --resume names the first difference
+    let text = read(&repo(TINY));
+    for (from, to, section) in [
+        (
+            "objectives: [",
+            "objectives: [EnergyPerInference, ",
+            "objectives",
+        ),
+        ("seed:", "seed: 1, //", "run settings"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let changed = dir.path().join("changed.ron");
+        let t = text
+            .replacen(from, to, 1)
+            .replace("\"../../../", &format!("\"{}/", repo("").display()));
+        std::fs::write(&changed, t).unwrap();
+        let o = attempt(
+            changed.to_str().unwrap(),
+            &["--resume", "--generations", "4"],
+        );
+        assert_eq!(o.status.code(), Some(1), "{section}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("cannot --resume: the {section}")),
+            "{section}: {}",
+            stderr(&o)
+        );
+    }
+
+    // --force replaces the run: the same front as the first run
+    let o = attempt(TINY, &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read(&out.join("front.json")), front);
+}
