@@ -96,5 +96,28 @@ pub fn write_candidates(dir: &Path, o: &Outcome) -> Result<Vec<PathBuf>, ReportE
             written.push(p);
         }
     }
+    remove_stale(&dir.join("candidates"), &written)?;
     Ok(written)
+}
+
+/// Removes the candidate files (`.ron`, `.json`, `.weights`) of `folder` that are not
+/// in `kept`: members of an earlier front of the run (a resumed run's front may differ)
+/// must not be mistaken for members of this one. Other files are left alone.
+fn remove_stale(folder: &Path, kept: &[PathBuf]) -> Result<(), ReportError> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let ours = p
+            .extension()
+            .is_some_and(|x| x == "ron" || x == "json" || x == "weights");
+        if ours && p.is_file() && !kept.contains(&p) {
+            std::fs::remove_file(&p).map_err(|source| ReportError::Io {
+                path: p.clone(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }

@@ -248,8 +248,16 @@ fn run_folders_are_refused_locked_and_fingerprinted() {
     );
     // a dead one's (pids never reach 2^31 - 1 on Linux) is taken over
     std::fs::write(out.join(".lock"), "2147483646\n").unwrap();
+    // a stale member file of an earlier front goes; a user's note stays
+    let (stale, note) = (
+        out.join("candidates/c0000000000000000.ron"),
+        out.join("candidates/notes.txt"),
+    );
+    std::fs::write(&stale, "Candidate()").unwrap();
+    std::fs::write(&note, "mine").unwrap();
     let o = attempt(TINY, &["--resume", "--generations", "3"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stale.exists() && note.exists());
 
     // the scenario changes: --resume names the first difference
     let text = read(&repo(TINY));
