@@ -449,3 +449,36 @@ fn printing_into_a_closed_pipe_does_not_panic() {
     const SIGPIPE: i32 = 13; // Linux and the BSDs
     assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
 }
+
+/// Issue 13: two cost-model mutants survived the suite (depthwise scratch halved;
+/// unfolded-BatchNorm flash changed). By hand, int8, input [20, 8]:
+/// - DepthwiseConv1d(kernel 3): scratch = Cin × k × sizeof(int16) = 8 × 3 × 2 = 48 B
+///   (`arm_depthwise_conv_s8_opt_get_buffer_size`); flash = 24 weights × 1 B + 8 int32
+///   biases × 4 B + 2 tensors × 8 channels × 12 B + 64 = 24 + 32 + 192 + 64 = 312 B.
+/// - BatchNorm after a ReLU (not foldable): 2 × 8 = 16 deployed params (scale, offset)
+///   × 1 B + 12 B of per-tensor quantisation + 64 B metadata = 92 B flash, and
+///   `out` = 18 × 8 = 144 MACs.
+#[test]
+fn depthwise_scratch_and_unfolded_batchnorm_by_hand() {
+    let arch = Arch::from_ron(
+        "Arch(input: [20, 8], layers: [DepthwiseConv1d(kernel: 3), ReLU, BatchNorm,
+         GlobalAvgPool, Dense(units: 2)])",
+    )
+    .unwrap();
+    let c = layer_costs(&arch, DType::Int8).unwrap();
+    assert_eq!(c[0].scratch_bytes, 48);
+    assert_eq!(c[0].flash_bytes, 312);
+    assert!(!c[2].folded);
+    assert_eq!(c[2].deploy_params, 16);
+    assert_eq!(c[2].flash_bytes, 92);
+    assert_eq!(c[2].macs, 144);
+    // right after the depthwise conv, the same BatchNorm folds: no flash, no MACs
+    let folded = Arch::from_ron(
+        "Arch(input: [20, 8], layers: [DepthwiseConv1d(kernel: 3), BatchNorm, ReLU,
+         GlobalAvgPool, Dense(units: 2)])",
+    )
+    .unwrap();
+    let f = layer_costs(&folded, DType::Int8).unwrap();
+    assert!(f[1].folded);
+    assert_eq!((f[1].flash_bytes, f[1].macs, f[1].deploy_params), (0, 0, 0));
+}
