@@ -194,6 +194,21 @@ mod tests {
         );
     }
 
+    /// Two Adam steps by hand (Kingma & Ba, Algorithm 1), lr 0.1, g = 1 then −2:
+    /// m₂ = 0.9·0.1 + 0.1·(−2) = −0.11, v₂ = 0.999·0.001 + 0.001·4 = 0.004999;
+    /// m̂ = −0.11 / 0.19, v̂ = 0.004999 / 0.001999; p₂ = −0.1 − 0.1·m̂/(√v̂ + 1e-8)
+    /// = −0.0633896 (the first step alone cannot tell whether either bias
+    /// correction uses the right step count).
+    #[test]
+    fn two_adam_steps_by_hand() {
+        let mut st = OptState::new(Optimizer::adam(0.1), vec![true]);
+        let mut p = [0.0f32];
+        st.step(&mut p, &[1.0], 0.1);
+        assert!((p[0] + 0.1).abs() < 1e-6, "{p:?}");
+        st.step(&mut p, &[-2.0], 0.1);
+        assert!((p[0] + 0.063_389_65).abs() < 1e-6, "{p:?}");
+    }
+
     #[test]
     fn sgd_momentum_accumulates() {
         let opt = Optimizer::Sgd {
