@@ -80,4 +80,13 @@ pub enum SimError {
         /// What was expected.
         msg: String,
     },
+    /// The arrival trace holds no arrival time, or more than
+    /// [`crate::scenario::limits::MAX_REQUESTS`].
+    #[error("{}: {count} arrival times: expected 1 to {} (one time in ms per line)", path.display(), crate::scenario::limits::MAX_REQUESTS)]
+    TraceCount {
+        /// The file.
+        path: PathBuf,
+        /// Arrival times read.
+        count: usize,
+    },
 }

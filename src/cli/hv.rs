@@ -55,8 +55,14 @@ fn read_points(path: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
                         );
                     }
                 }
-                if let Some(c) = p.iter().position(|v| v.is_nan()) {
-                    bail!("{}:{}: value {} is NaN", path.display(), i + 1, c + 1);
+                if let Some(c) = p.iter().position(|v| !v.is_finite()) {
+                    bail!(
+                        "{}:{}: value {} is {}: expected a finite number",
+                        path.display(),
+                        i + 1,
+                        c + 1,
+                        p[c]
+                    );
                 }
                 pts.push(p);
             }
@@ -86,6 +92,9 @@ fn read_points(path: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
 
 pub fn run(args: HvArgs) -> anyhow::Result<ExitCode> {
     let pts = read_points(&args.points)?;
+    if let Some(v) = args.reference.iter().find(|v| !v.is_finite()) {
+        bail!("--ref: {v} is not a finite number");
+    }
     if pts[0].len() != args.reference.len() {
         bail!(
             "{}: points have {} objectives but --ref has {} values",

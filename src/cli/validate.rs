@@ -1,7 +1,9 @@
 //! `distrinas validate`: schema and semantic checks of scenario files.
 
 use clap::Args;
-use distrinas::scenario::Scenario;
+use distrinas::evaluate::run::load_splits;
+use distrinas::scenario::{LoadedScenario, Scenario};
+use distrinas::sim::SimWorkload;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -14,13 +16,29 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
+/// Errors of the files a valid scenario names: its datasets are parsed (as a search
+/// would: same split seed) and its arrival trace is read.
+fn data_errors(loaded: &LoadedScenario) -> Vec<String> {
+    let mut errors = Vec::new();
+    if let Err(e) = load_splits(loaded, loaded.scenario.seed) {
+        errors.push(format!("{}: {e}", loaded.file));
+    }
+    if let Err(e) = SimWorkload::from_scenario(&loaded.scenario.workload, &loaded.base_dir) {
+        errors.push(format!("{}: {e}", loaded.file));
+    }
+    errors
+}
+
 /// Exit status 0 when every file is valid, 1 otherwise (clap exits 2 on usage errors).
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut all_ok = true;
     let mut report = Vec::new();
     for f in &args.files {
         let (ok, errors) = match Scenario::load(f) {
-            Ok(_) => (true, Vec::new()),
+            Ok(loaded) => {
+                let data = data_errors(&loaded);
+                (data.is_empty(), data)
+            }
             Err(e) => (false, e.lines()),
         };
         all_ok &= ok;

@@ -142,7 +142,16 @@ fn read_trace(path: &PathBuf) -> Result<Vec<Time>, SimError> {
         }
         let first = line.split(',').next().unwrap_or("").trim();
         match first.parse::<f64>() {
-            Ok(ms) if ms.is_finite() && ms >= 0.0 => times.push(ms_to_ns(ms)),
+            Ok(ms) if ms.is_finite() && ms >= 0.0 => {
+                if let Err(m) = crate::scenario::limits::check("at_ms", ms) {
+                    return Err(SimError::TraceParse {
+                        path: path.clone(),
+                        line: i + 1,
+                        msg: m.replace("at_ms", "an arrival time"),
+                    });
+                }
+                times.push(ms_to_ns(ms))
+            }
             Ok(ms) => {
                 return Err(SimError::TraceParse {
                     path: path.clone(),
@@ -159,6 +168,12 @@ fn read_trace(path: &PathBuf) -> Result<Vec<Time>, SimError> {
                 })
             }
         }
+    }
+    if times.is_empty() || times.len() > crate::scenario::limits::MAX_REQUESTS {
+        return Err(SimError::TraceCount {
+            path: path.clone(),
+            count: times.len(),
+        });
     }
     times.sort_unstable();
     Ok(times)

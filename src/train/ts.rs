@@ -23,6 +23,10 @@ fn perr(file: &str, line: usize, col: usize, msg: impl Into<String>) -> DataErro
 pub fn parse_ts(text: &str, name: &str) -> Result<RawSet, DataError> {
     let mut classes: Option<Vec<String>> = None;
     let mut dims_decl: Option<usize> = None;
+    // `@missing false` forbids `?`/NaN; `@equalLength true` forbids cases of different
+    // lengths (absent headers allow both)
+    let mut missing_allowed = true;
+    let mut equal_length = false;
     let mut in_data = false;
     let mut cases = Vec::new();
     let mut channels: Option<usize> = None;
@@ -68,6 +72,14 @@ pub fn parse_ts(text: &str, name: &str) -> Result<RawSet, DataError> {
                             perr(name, line_no, 1, "`@dimensions` needs a positive integer")
                         })?;
                     dims_decl = Some(d);
+                }
+                "@missing" => {
+                    missing_allowed = !rest
+                        .first()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("false"))
+                }
+                "@equallength" => {
+                    equal_length = rest.first().is_some_and(|s| s.eq_ignore_ascii_case("true"))
                 }
                 "@timestamps" if rest.first().is_some_and(|s| s.eq_ignore_ascii_case("true")) => {
                     return Err(perr(
@@ -127,6 +139,16 @@ pub fn parse_ts(text: &str, name: &str) -> Result<RawSet, DataError> {
             for tok in d.split(',') {
                 let t = tok.trim();
                 if t == "?" || t.eq_ignore_ascii_case("nan") {
+                    if !missing_allowed {
+                        return Err(perr(
+                            name,
+                            line_no,
+                            tcol,
+                            format!(
+                                "missing value `{t}`, but the header declares `@missing false`"
+                            ),
+                        ));
+                    }
                     s.push(f32::NAN);
                 } else {
                     let v: f32 = t.parse().map_err(|_| {
@@ -148,6 +170,34 @@ pub fn parse_ts(text: &str, name: &str) -> Result<RawSet, DataError> {
             series.push(s);
         }
         let len = series.iter().map(Vec::len).max().unwrap_or(0);
+        // every dimension of a case has the case's length (UEA format)
+        if let Some(d) = series.iter().position(|s| s.len() != len) {
+            return Err(perr(
+                name,
+                line_no,
+                1,
+                format!(
+                    "ragged case: dimension {} has {} values, dimension {} has {len}",
+                    d + 1,
+                    series[d].len(),
+                    series.iter().position(|s| s.len() == len).unwrap_or(0) + 1
+                ),
+            ));
+        }
+        if let Some(first) = cases.first().filter(|_| equal_length) {
+            let first: &RawCase = first;
+            if first.len != len {
+                return Err(perr(
+                    name,
+                    line_no,
+                    1,
+                    format!(
+                        "case of length {len}, but the header declares `@equalLength true` and the case of line {} has length {}",
+                        first.line, first.len
+                    ),
+                ));
+            }
+        }
         let mut values = vec![f32::NAN; len * c];
         for (ch, s) in series.iter().enumerate() {
             for (t, &v) in s.iter().enumerate() {
@@ -203,6 +253,23 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "bad.ts:3:3: `x` is not a number (or `?` for missing)"
+        );
+        let e = parse_ts("@missing false\n@data\n1,2:a\n1,nan:b\n", "bad.ts").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bad.ts:4:3: missing value `nan`, but the header declares `@missing false`"
+        );
+        let e = parse_ts("@data\n1,2:3,4:a\n1,2:3:b\n", "bad.ts").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bad.ts:3:1: ragged case: dimension 2 has 1 values, dimension 1 has 2"
+        );
+        let e = parse_ts("@equalLength true\n@data\n1,2:a\n1,2,3:b\n", "bad.ts").unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "bad.ts:4:1: case of length 3, but the header declares `@equalLength true`"
+            ),
+            "{e}"
         );
         let e = parse_ts("@data\n1,2:3,4:a\n1,2:b\n", "bad.ts").unwrap_err();
         assert!(

@@ -7,6 +7,7 @@ mod cost;
 mod distribution;
 mod docs;
 mod foundation;
+mod hostile;
 mod integrated;
 mod search_engine;
 mod sim;
