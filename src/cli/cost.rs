@@ -163,10 +163,25 @@ fn partition_report(
 ) -> anyhow::Result<PartitionReport> {
     let loaded = Scenario::load(path)?;
     let network = loaded.network();
-    let map = if args.map.is_empty() {
-        vec![loaded.scenario.source.clone(); args.cuts.len() + 1]
-    } else {
-        args.map.clone()
+    // no cuts: the whole network on the source; cuts need their devices named
+    let map = match (args.cuts.len(), args.map.is_empty()) {
+        (0, true) => vec![loaded.scenario.source.clone()],
+        (n, true) => {
+            let ids: Vec<&str> = loaded
+                .scenario
+                .devices
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect();
+            bail!(
+                "--cuts gives {} partitions: give --map with {} device ids (devices of {}: {})",
+                n + 1,
+                n + 1,
+                loaded.file,
+                ids.join(", ")
+            )
+        }
+        _ => args.map.clone(),
     };
     let candidate = Candidate {
         arch: arch.clone(),

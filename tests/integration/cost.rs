@@ -395,6 +395,22 @@ fn cost_with_scenario_gives_partition_costs() {
         "{}",
         cli_support::stderr(&bad)
     );
+    // issue 13: cuts without a map put every partition on the source device
+    let unmapped = cli_support::run(&[
+        "cost",
+        "models/nets/har-s.ron",
+        "--scenario",
+        "scenarios/wearable.ron",
+        "--cuts",
+        "3",
+    ]);
+    assert_eq!(unmapped.status.code(), Some(1));
+    assert!(
+        cli_support::stderr(&unmapped)
+            .contains("--cuts gives 2 partitions: give --map with 2 device ids"),
+        "{}",
+        cli_support::stderr(&unmapped)
+    );
 }
 
 /// A projection shortcut (`Branch` + 1×1 strided conv + `Add`) trains end to end from the
