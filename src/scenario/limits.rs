@@ -79,7 +79,7 @@ pub fn check(field: &str, x: f64) -> Result<(), String> {
         "battery_mj" | "energy_budget_mj" if x > MAX_ENERGY_MJ => Err(format!(
             "{field} must be at most {MAX_ENERGY_MJ} mJ (got {got})"
         )),
-        "bandwidth_bps" | "mac_per_s" | "rate_hz" if field != "rate_hz" && x < MIN_RATE => {
+        "bandwidth_bps" | "mac_per_s" if x < MIN_RATE => {
             Err(format!("{field} must be at least {MIN_RATE} (got {got})"))
         }
         "rate_hz" if x < 1.0 / MAX_TIME_MS * 1e3 => Err(format!(
