@@ -43,7 +43,7 @@ pub mod weights;
 pub use dataset::{
     decode_text, DataError, DataKind, Dataset, RawCase, RawSet, SplitOptions, Splits,
 };
-pub use fit::{fit, fit_with, EpochStats, TrainConfig, TrainReport, Trainer};
+pub use fit::{fit, fit_until, fit_with, EpochStats, TrainConfig, TrainReport, Trainer};
 pub use model::{training_bytes, Model};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
@@ -88,6 +88,12 @@ pub enum TrainError {
     /// The training split is empty.
     #[error("the training split is empty")]
     EmptyTraining,
+    /// Training was asked to stop (Ctrl-C, SIGTERM) after `epochs` epochs.
+    #[error("training interrupted after {epochs} epoch(s)")]
+    Interrupted {
+        /// Epochs completed.
+        epochs: usize,
+    },
     /// An invalid training option.
     #[error("invalid training configuration: {0}")]
     Config(String),

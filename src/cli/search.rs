@@ -133,9 +133,18 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     {
         let stop = stop.clone();
         // A second handler cannot be installed (e.g. in tests); Ctrl-C then kills.
+        // SIGINT, SIGTERM and SIGHUP: the first stops after the current generation's
+        // checkpoint (or at the next epoch of the final training); a second one exits
+        // at once (every file is written atomically, so none is left half-written).
         let _ = ctrlc::set_handler(move || {
-            eprintln!("\nstopping after the current generation's checkpoint (Ctrl-C)...");
-            stop.store(true, Ordering::SeqCst);
+            if stop.swap(true, Ordering::SeqCst) {
+                eprintln!("\nstopped (second signal); resume with --resume");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\nstopping after the current generation's checkpoint, or at the next epoch \
+                 of the final training (a second Ctrl-C exits now)..."
+            );
         });
     }
     let pb =

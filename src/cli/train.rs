@@ -162,6 +162,7 @@ fn train(a: TrainArgs) -> anyhow::Result<ExitCode> {
             bar.println(line);
         }
         bar.inc(1);
+        std::ops::ControlFlow::Continue(())
     })?;
     bar.finish_and_clear();
     if let Some(w) = &a.save {

@@ -310,6 +310,7 @@ impl Context {
                 seed,
                 parent_model.as_ref(),
                 false,
+                None,
             ),
         };
         let (model, tf) = match trained {

@@ -16,7 +16,7 @@ use crate::search::{self, Algorithm, Individual, RunConfig, Runner};
 use crate::sim::{SimWorkload, WhatIf};
 use crate::train::{weights, DataKind, SplitOptions, Splits};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -289,7 +289,7 @@ pub fn run_search(
     let start = Instant::now();
     let m = names.len();
     let result = Runner::new(&problem, opts.algorithm, config)
-        .with_stop(stop)
+        .with_stop(stop.clone())
         .run(&mut |p| {
             let best: Vec<Vec<f64>> = p.best_so_far.iter().map(|i| i.objectives.clone()).collect();
             let rec = GenerationRecord {
@@ -356,7 +356,8 @@ pub fn run_search(
             .total_cmp(&b.objectives[0])
             .then_with(|| a.id.cmp(&b.id))
     });
-    if !result.stopped && opts.final_epochs > 0 {
+    let mut stopped = result.stopped;
+    if !stopped && opts.final_epochs > 0 {
         use rayon::prelude::*;
         let ctx = &problem.ctx;
         let keys: Vec<u64> = final_front.iter().map(|i| i.genome.key()).collect();
@@ -365,8 +366,10 @@ pub fn run_search(
             .map(|i| i.genome.id())
             .zip(keys)
             .collect();
+        // Ctrl-C or SIGTERM here stops every training at its next epoch: the checkpoint
+        // of the last generation is on disk, and `--resume` runs the final training.
         front.par_iter_mut().for_each(|f| {
-            if f.info.stage != "full" {
+            if f.info.stage != "full" || stop.load(Ordering::SeqCst) {
                 return;
             }
             let key = by_id[&f.id];
@@ -378,12 +381,22 @@ pub fn run_search(
                 mix(ctx.seed ^ key ^ 0xF1A1),
                 parent.as_ref(),
                 true,
+                Some(&stop),
             ) {
                 f.test_accuracy = tf.test_accuracy;
                 f.val_accuracy = Some(tf.val_accuracy);
                 f.weights = Some(weights::to_bytes(&model));
             }
         });
+        if stop.load(Ordering::SeqCst) {
+            // a partly trained front is not reported as final
+            stopped = true;
+            for f in &mut front {
+                f.test_accuracy = None;
+                f.val_accuracy = f.info.val_accuracy;
+                f.weights = None;
+            }
+        }
     }
     Ok(Outcome {
         scenario: loaded.scenario.name.clone(),
@@ -396,7 +409,7 @@ pub fn run_search(
         generations: result.history.len(),
         evaluations: result.evaluations as usize,
         cache_hits: result.cache_hits as usize,
-        stopped: result.stopped,
+        stopped,
     })
 }
 

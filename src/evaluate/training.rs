@@ -44,7 +44,8 @@ impl From<DatasetKind> for DataKind {
 
 /// Trains `arch` for `epochs` epochs from a fresh initialisation (seeded by `seed`),
 /// after copying the weights of every matching layer of `parent`. `final_run` also
-/// measures test and int8 accuracy. Returns the trained model and its figures.
+/// measures test and int8 accuracy. Returns the trained model and its figures, or
+/// [`train::TrainError::Interrupted`] once `stop` is set.
 pub fn train_candidate(
     arch: &Arch,
     splits: &Splits,
@@ -52,6 +53,7 @@ pub fn train_candidate(
     seed: u64,
     parent: Option<&Model>,
     final_run: bool,
+    stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<(Model, TrainFigures), train::TrainError> {
     let mut model = Model::new(arch, seed)?;
     let inherited_layers = parent.map(|p| model.inherit_from(p).len()).unwrap_or(0);
@@ -63,7 +65,10 @@ pub fn train_candidate(
         quantize: final_run,
         ..TrainConfig::default()
     };
-    let report = train::fit(&mut model, splits, &cfg)?;
+    let report = match stop {
+        Some(stop) => train::fit_until(&mut model, splits, &cfg, stop)?,
+        None => train::fit(&mut model, splits, &cfg)?,
+    };
     let figures = TrainFigures {
         val_loss: report.val_loss,
         val_accuracy: report.val_accuracy,

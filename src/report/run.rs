@@ -125,7 +125,8 @@ pub struct RunInfo {
     pub threads: usize,
     /// Evaluations answered from the genome cache.
     pub cache_hits: usize,
-    /// `true` when the run was stopped early (Ctrl-C) after a checkpoint.
+    /// `true` when the run was stopped early (Ctrl-C, SIGTERM, SIGHUP) after a
+    /// checkpoint, or during the final training (the front then has no test figures).
     pub interrupted: bool,
 }
 

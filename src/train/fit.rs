@@ -8,6 +8,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// How to train.
@@ -104,17 +106,35 @@ pub fn fit(
     splits: &Splits,
     cfg: &TrainConfig,
 ) -> Result<TrainReport, TrainError> {
-    fit_with(model, splits, cfg, &mut |_| {})
+    fit_with(model, splits, cfg, &mut |_| ControlFlow::Continue(()))
+}
+
+/// [`fit`] that gives up with [`TrainError::Interrupted`] once `stop` is set (checked
+/// after every epoch): how a search's final training answers Ctrl-C or SIGTERM.
+pub fn fit_until(
+    model: &mut Model,
+    splits: &Splits,
+    cfg: &TrainConfig,
+    stop: &AtomicBool,
+) -> Result<TrainReport, TrainError> {
+    fit_with(model, splits, cfg, &mut |_| {
+        if stop.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
 }
 
 /// Trains `model` on `splits.train`, calling `on_epoch` after every epoch, and
 /// evaluates it on the validation and test sets. Uses the current rayon thread pool;
-/// the result does not depend on its size.
+/// the result does not depend on its size. `on_epoch` returning `Break` ends training
+/// with [`TrainError::Interrupted`] (the model then holds the last epoch's weights).
 pub fn fit_with(
     model: &mut Model,
     splits: &Splits,
     cfg: &TrainConfig,
-    on_epoch: &mut dyn FnMut(&EpochStats),
+    on_epoch: &mut dyn FnMut(&EpochStats) -> ControlFlow<()>,
 ) -> Result<TrainReport, TrainError> {
     if cfg.batch_size == 0 || cfg.chunk == 0 {
         return Err(TrainError::Config(
@@ -174,8 +194,11 @@ pub fn fit_with(
             val_accuracy,
             lr: lr_e,
         };
-        on_epoch(&stats);
+        let flow = on_epoch(&stats);
         history.push(stats);
+        if flow.is_break() {
+            return Err(TrainError::Interrupted { epochs: epoch + 1 });
+        }
         if val_loss < best.0 {
             best = (val_loss, epoch + 1);
             wait = 0;

@@ -292,3 +292,72 @@ fn run_folders_are_refused_locked_and_fingerprinted() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read(&out.join("front.json")), front);
 }
+
+/// SIGTERM during the final training stops the search at the next epoch with its
+/// checkpoint; `--resume` then runs the final training and gives the front an
+/// uninterrupted run gives.
+#[cfg(unix)]
+#[test]
+fn sigterm_in_the_final_training_stops_cleanly_and_resumes() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.display().to_string();
+    // 2 generations, then a final training far too long to finish before the signal
+    let child = Command::new(env!("CARGO_BIN_EXE_distrinas"))
+        .args(["search", TINY, "--out", &out_s, "--generations", "2"])
+        .args(["--final-epochs", "100000", "--threads", "1"])
+        .current_dir(repo(""))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    // history.json holds generation 1 (the last) once the final training has begun
+    loop {
+        let done = std::fs::read_to_string(out.join("history.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v.as_array().map(|a| a.iter().any(|r| r["generation"] == 1)))
+            .unwrap_or(false);
+        if done {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the search never reached its last generation"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: sends a signal to our own child process, whose pid we hold.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let signalled = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "the final training did not stop at its next epoch"
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stopping after"), "{}", stderr(&o));
+    let run_json: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
+    assert_eq!(run_json["interrupted"], true);
+    let front: serde_json::Value = serde_json::from_str(&read(&out.join("front.json"))).unwrap();
+    let members = front["front"].as_array().unwrap();
+    assert!(!members.is_empty());
+    assert!(
+        members.iter().all(|m| m["test_accuracy"].is_null()),
+        "an interrupted final training reports no test figures"
+    );
+
+    // --resume runs the final training (with a reasonable epoch count now)
+    let resumed = search(&out, &["--resume", "--generations", "2"]);
+    let fresh = search(&dir.path().join("fresh"), &["--generations", "2"]);
+    assert!(resumed["front"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["test_accuracy"].is_number()));
+    assert_eq!(resumed["front"], fresh["front"]);
+}
