@@ -67,6 +67,20 @@ pub enum SearchError {
     /// An indicator was given inconsistent input.
     #[error("indicator: {0}")]
     Indicator(String),
+    /// The exact hypervolume would take more than the work limit.
+    #[error(
+        "the exact hypervolume of {points} points in {objectives} objectives needs more than \
+         {budget} limit-set visits and dominance tests (WFG's cost grows exponentially with the objectives); \
+         estimate it by Monte Carlo instead (`hv --monte-carlo N`)"
+    )]
+    HypervolumeTooCostly {
+        /// Points that dominate the reference point.
+        points: usize,
+        /// Objectives.
+        objectives: usize,
+        /// The work limit that was reached.
+        budget: u64,
+    },
     /// The problem returned an evaluation of the wrong shape or with NaN values.
     #[error("evaluation: {0}")]
     Evaluation(String),

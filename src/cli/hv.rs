@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use distrinas::search::indicators::{hypervolume, igd, igd_plus};
+use distrinas::search::indicators::{hypervolume, hypervolume_monte_carlo, igd, igd_plus};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,6 +21,14 @@ pub struct HvArgs {
     /// Reference front (same CSV format) for IGD and IGD+.
     #[arg(long)]
     pub reference_front: Option<PathBuf>,
+    /// Estimate the hypervolume from N uniform samples instead of computing it exactly
+    /// (for many objectives and points, where the exact value is refused past its work
+    /// limit); prints the estimate and its standard error.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub monte_carlo: Option<u64>,
+    /// Seed of the Monte Carlo samples.
+    #[arg(long, default_value_t = 0, requires = "monte_carlo")]
+    pub seed: u64,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -103,7 +111,13 @@ pub fn run(args: HvArgs) -> anyhow::Result<ExitCode> {
             args.reference.len()
         );
     }
-    let hv = hypervolume(&pts, &args.reference)?;
+    let (hv, standard_error) = match args.monte_carlo {
+        Some(n) => {
+            let (v, se) = hypervolume_monte_carlo(&pts, &args.reference, n, args.seed)?;
+            (v, Some(se))
+        }
+        None => (hypervolume(&pts, &args.reference)?, None),
+    };
     let (mut ig, mut igp) = (None, None);
     if let Some(f) = &args.reference_front {
         let front = read_points(f)?;
@@ -114,11 +128,18 @@ pub fn run(args: HvArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{}",
             serde_json::json!({"points": pts.len(), "objectives": args.reference.len(),
-                "hv": hv, "igd": ig, "igd_plus": igp})
+                "hv": hv, "hv_standard_error": standard_error, "igd": ig, "igd_plus": igp})
         );
     } else {
         println!("points      {}", pts.len());
-        println!("hypervolume {hv:.10}");
+        match standard_error {
+            Some(se) => println!(
+                "hypervolume {hv:.10} ± {se:.2e} (Monte Carlo, {} samples, seed {})",
+                args.monte_carlo.unwrap_or(0),
+                args.seed
+            ),
+            None => println!("hypervolume {hv:.10}"),
+        }
         if let (Some(a), Some(b)) = (ig, igp) {
             println!("IGD         {a:.10}");
             println!("IGD+        {b:.10}");

@@ -171,10 +171,10 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                     .collect();
                 pb.set_position(p.generation as u64 + 1);
                 pb.set_message(format!(
-                    "{} evals, front {}, HV {:.4}{}{}",
+                    "{} evals, front {}, HV {}{}{}",
                     p.evaluations,
                     p.front,
-                    p.hv,
+                    p.hv.map_or("n/a".to_string(), |v| format!("{v:.4}")),
                     if best.is_empty() { "" } else { " | best: " },
                     best.join(", ")
                 ));

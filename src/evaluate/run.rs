@@ -106,8 +106,9 @@ pub struct LiveProgress {
     pub best: Vec<(String, f64)>,
     /// Size of the best-so-far feasible front.
     pub front: usize,
-    /// HV of the best-so-far front normalised to its own ideal/nadir (ref 1.1).
-    pub hv: f64,
+    /// HV of the best-so-far front normalised to its own ideal/nadir (ref 1.1);
+    /// `None` past the exact hypervolume's work limit.
+    pub hv: Option<f64>,
 }
 
 /// One member of the final front.
@@ -413,10 +414,11 @@ pub fn run_search(
     })
 }
 
-/// HV of `points` normalised to their own ideal/nadir, reference 1.1 (progress only).
-fn live_hv(points: &[Vec<f64>], m: usize) -> f64 {
+/// HV of `points` normalised to their own ideal/nadir, reference 1.1 (progress only);
+/// `None` when the exact value is beyond the work limit.
+fn live_hv(points: &[Vec<f64>], m: usize) -> Option<f64> {
     if points.is_empty() {
-        return 0.0;
+        return Some(0.0);
     }
     let mut lo = vec![f64::INFINITY; m];
     let mut hi = vec![f64::NEG_INFINITY; m];
@@ -437,5 +439,5 @@ fn live_hv(points: &[Vec<f64>], m: usize) -> f64 {
                 .collect()
         })
         .collect();
-    search::indicators::hypervolume(&norm, &vec![1.1; m]).unwrap_or(0.0)
+    search::indicators::hypervolume(&norm, &vec![1.1; m]).ok()
 }

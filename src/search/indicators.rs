@@ -3,5 +3,5 @@
 pub mod hypervolume;
 pub mod igd;
 
-pub use hypervolume::hypervolume;
+pub use hypervolume::{hypervolume, hypervolume_monte_carlo, hypervolume_within, MAX_HV_WORK};
 pub use igd::{igd, igd_plus};

@@ -509,19 +509,29 @@ impl<'p, P: Problem> Runner<'p, P> {
             let record = GenerationRecord {
                 generation: t,
                 evaluations: st.evaluations,
-                archive_hv: c.reference.as_ref().map(|r| {
-                    let pts: Vec<Vec<f64>> = st
-                        .archive
-                        .iter()
-                        .filter(|i| i.feasible())
-                        .map(|i| i.objectives.clone())
-                        .collect();
-                    hypervolume(&pts, r).unwrap_or(0.0)
-                }),
-                best_hv: c.reference.as_ref().filter(|_| self.track_best).map(|r| {
-                    let pts: Vec<Vec<f64>> = st.best.iter().map(|i| i.objectives.clone()).collect();
-                    hypervolume(&pts, r).unwrap_or(0.0)
-                }),
+                archive_hv: c
+                    .reference
+                    .as_ref()
+                    .map(|r| {
+                        let pts: Vec<Vec<f64>> = st
+                            .archive
+                            .iter()
+                            .filter(|i| i.feasible())
+                            .map(|i| i.objectives.clone())
+                            .collect();
+                        hypervolume(&pts, r)
+                    })
+                    .transpose()?,
+                best_hv: c
+                    .reference
+                    .as_ref()
+                    .filter(|_| self.track_best)
+                    .map(|r| {
+                        let pts: Vec<Vec<f64>> =
+                            st.best.iter().map(|i| i.objectives.clone()).collect();
+                        hypervolume(&pts, r)
+                    })
+                    .transpose()?,
                 feasible: st.archive.iter().filter(|i| i.feasible()).count(),
                 best_size: st.best.len(),
             };
