@@ -183,6 +183,14 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     pb.finish_and_clear();
+    if outcome.weights_retrained > 0 {
+        eprintln!(
+            "note: {} trained candidate(s) had missing or damaged weights in {}; trained \
+             them again with their original seeds and parents (the front is unchanged)",
+            outcome.weights_retrained,
+            out.join(".weights").display()
+        );
+    }
     let elapsed = start.elapsed().as_secs_f64();
     let info = RunInfo {
         out_dir: out.display().to_string(),

@@ -144,6 +144,9 @@ pub struct Outcome {
     pub evaluations: usize,
     pub cache_hits: usize,
     pub stopped: bool,
+    /// Trained candidates of the checkpoint whose weights were missing from or damaged
+    /// in `.weights/` on `--resume`, and were trained again.
+    pub weights_retrained: usize,
 }
 
 /// Partition costs from the cost model (the pipeline's cost stage).
@@ -287,6 +290,10 @@ pub fn run_search(
         reference: None,
         cache: true,
     };
+    let weights_retrained = match &config.checkpoint {
+        Some(c) if opts.resume => restore_weights(&problem, c)?,
+        _ => 0,
+    };
     let start = Instant::now();
     let m = names.len();
     let result = Runner::new(&problem, opts.algorithm, config)
@@ -411,7 +418,69 @@ pub fn run_search(
         evaluations: result.evaluations as usize,
         cache_hits: result.cache_hits as usize,
         stopped,
+        weights_retrained,
     })
+}
+
+/// Before a resume: every candidate the checkpoint holds as trained (stage `full`)
+/// whose weights are missing from the store or damaged is trained again, parents
+/// first, with its original seed and parent, so children inherit exactly the weights
+/// they would have inherited and the front is the uninterrupted run's. Returns how many
+/// were retrained; errors if a retrained candidate's validation loss differs from the
+/// checkpoint's (the store cannot be repaired).
+fn restore_weights(
+    problem: &CandidateProblem,
+    checkpoint: &std::path::Path,
+) -> Result<usize, EvaluateError> {
+    #[derive(serde::Deserialize)]
+    struct Cached {
+        cache: Vec<(Genome, search::Evaluation<Info>)>,
+    }
+    // an unreadable checkpoint is the runner's to report
+    let Some(cached) = std::fs::read(checkpoint)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Cached>(&b).ok())
+    else {
+        return Ok(0);
+    };
+    let trained: std::collections::HashMap<u64, (&Genome, &Info)> = cached
+        .cache
+        .iter()
+        .filter(|(_, e)| e.info.stage == "full")
+        .map(|(g, e)| (g.key(), (g, &e.info)))
+        .collect();
+    let mut keys: Vec<u64> = trained.keys().copied().collect();
+    keys.sort_unstable();
+    let mut retrained = 0;
+    for key in keys {
+        // the chain of missing ancestors, retrained oldest first
+        let mut chain = Vec::new();
+        let mut k = Some(key);
+        while let Some((g, info)) = k.and_then(|k| trained.get(&k)) {
+            if problem.ctx.store.get(g.key()).is_some() {
+                break;
+            }
+            chain.push((*g, *info));
+            k = g.parent;
+        }
+        for (g, info) in chain.into_iter().rev() {
+            let e = problem.evaluate_genome(g);
+            let again = problem.info(&problem.candidate(g), &e);
+            if again.val_loss != info.val_loss {
+                return Err(EvaluateError::RunFolder(format!(
+                    "{}: the weights of {} were missing or damaged, and training it again \
+                     gave validation loss {:?} instead of the checkpoint's {:?}; start a new \
+                     run (another --out, or --force)",
+                    checkpoint.display(),
+                    g.id(),
+                    again.val_loss,
+                    info.val_loss
+                )));
+            }
+            retrained += 1;
+        }
+    }
+    Ok(retrained)
 }
 
 /// HV of `points` normalised to their own ideal/nadir, reference 1.1 (progress only);

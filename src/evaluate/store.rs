@@ -8,13 +8,18 @@
 
 use crate::arch::Arch;
 use crate::train::{weights, Model};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Bytes of the SHA-256 trailer of an entry file.
+const DIGEST: usize = 32;
+
 /// Shared, thread-safe store of trained models. An entry is the network's RON text and
 /// the trainer's weight-file bytes (on disk: 8-byte little-endian length of the RON,
-/// the RON, then the weights).
+/// the RON, the weights, then the SHA-256 of everything before it, so a damaged file
+/// reads as absent).
 #[derive(Debug, Default)]
 pub struct WeightStore {
     dir: Option<PathBuf>,
@@ -45,22 +50,27 @@ impl WeightStore {
         self.dir.as_ref().map(|d| d.join(format!("{key:016x}.dnw")))
     }
 
-    /// The stored weight bytes of `key`, if any.
+    /// The stored entry bytes of `key` (without the checksum), if any and intact.
     pub fn get_bytes(&self, key: u64) -> Option<Arc<Vec<u8>>> {
         if let Some(b) = self.lock().get(&key) {
             return Some(b.clone());
         }
-        let bytes = std::fs::read(self.path(key)?).ok()?;
+        let mut bytes = std::fs::read(self.path(key)?).ok()?;
+        let body = bytes.len().checked_sub(DIGEST)?;
+        if Sha256::digest(&bytes[..body])[..] != bytes[body..] {
+            return None;
+        }
+        bytes.truncate(body);
         let b = Arc::new(bytes);
         self.lock().insert(key, b.clone());
         Some(b)
     }
 
-    /// The stored model of `key` (`None` when absent or unreadable).
+    /// The stored model of `key` (`None` when absent, damaged or unreadable).
     pub fn get(&self, key: u64) -> Option<Model> {
         let bytes = self.get_bytes(key)?;
         let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
-        let text = std::str::from_utf8(bytes.get(8..8 + n)?).ok()?;
+        let text = std::str::from_utf8(bytes.get(8..8usize.checked_add(n)?)?).ok()?;
         let arch = Arch::from_ron(text).ok()?;
         let mut m = Model::new(&arch, 0).ok()?;
         weights::from_bytes(&mut m, bytes.get(8 + n..)?, "store").ok()?;
@@ -75,7 +85,9 @@ impl WeightStore {
         bytes.extend_from_slice(text.as_bytes());
         bytes.extend_from_slice(&weights::to_bytes(model));
         if let Some(p) = self.path(key) {
-            crate::atomic::write_atomic(&p, &bytes)?;
+            let mut file = bytes.clone();
+            file.extend_from_slice(&Sha256::digest(&bytes));
+            crate::atomic::write_atomic(&p, &file)?;
         }
         self.lock().insert(key, Arc::new(bytes));
         Ok(())
@@ -123,6 +135,17 @@ mod tests {
         assert!(t.is_empty());
         assert_eq!(t.get(1).unwrap().params(), m.params());
         assert_eq!(t.len(), 1);
+        // a flipped weight byte or a truncated file reads as absent
+        let file = dir.path().join(format!("{:016x}.dnw", 1u64));
+        let mut bytes = std::fs::read(&file).unwrap();
+        let mid = bytes.len() - 40;
+        bytes[mid] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        assert!(WeightStore::on_disk(dir.path()).get(1).is_none());
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(WeightStore::on_disk(dir.path()).get(1).is_none());
+        std::fs::write(&file, b"").unwrap();
+        assert!(WeightStore::on_disk(dir.path()).get(1).is_none());
         let mem = WeightStore::in_memory();
         mem.put(2, &m).unwrap();
         assert_eq!(mem.get(2).unwrap().params(), m.params());

@@ -361,3 +361,59 @@ fn sigterm_in_the_final_training_stops_cleanly_and_resumes() {
         .any(|m| m["test_accuracy"].is_number()));
     assert_eq!(resumed["front"], fresh["front"]);
 }
+
+/// A deleted or damaged weight store is detected on `--resume`: the trained candidates
+/// are trained again (same seeds and parents), so children inherit the same weights and
+/// the front is the uninterrupted run's.
+#[test]
+fn missing_or_damaged_weights_are_retrained_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    search(&out, &["--generations", "2", "--final-epochs", "0"]);
+    let store = out.join(".weights");
+    let mut files: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    // half deleted, the other half with one weight byte flipped
+    for (i, f) in files.iter().enumerate() {
+        if i % 2 == 0 {
+            std::fs::remove_file(f).unwrap();
+        } else {
+            let mut b = std::fs::read(f).unwrap();
+            let mid = b.len() - 50;
+            b[mid] ^= 0x10;
+            std::fs::write(f, b).unwrap();
+        }
+    }
+    let out_s = out.display().to_string();
+    let o = run(&[
+        "search",
+        TINY,
+        "--out",
+        &out_s,
+        "--json",
+        "--resume",
+        "--generations",
+        "4",
+        "--final-epochs",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "note: {} trained candidate(s) had missing or damaged weights",
+            files.len()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let resumed: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let fresh = search(
+        &dir.path().join("fresh"),
+        &["--generations", "4", "--final-epochs", "0"],
+    );
+    assert_eq!(resumed["front"], fresh["front"]);
+}
