@@ -347,19 +347,18 @@ fn bars(
                 })
                 .draw()
                 .map_err(|e| e.to_string())?;
-            chart
-                .draw_series(
-                    Histogram::vertical(&chart)
-                        .style(colour(0).filled())
-                        .margin(10)
-                        .data(
-                            values
-                                .iter()
-                                .enumerate()
-                                .map(|(i, v)| (i as u32, if v.is_finite() { *v } else { 0.0 })),
-                        ),
-                )
-                .map_err(|e| e.to_string())?;
+            // one series per bar: a histogram of several bars keeps them in a HashMap,
+            // whose order (and so the SVG's bytes) changes from run to run
+            for (i, v) in values.iter().enumerate() {
+                chart
+                    .draw_series(
+                        Histogram::vertical(&chart)
+                            .style(colour(0).filled())
+                            .margin(10)
+                            .data([(i as u32, if v.is_finite() { *v } else { 0.0 })]),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
         }
         Ok(())
     })

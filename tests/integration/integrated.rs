@@ -95,13 +95,48 @@ fn search_end_to_end_writes_every_output() {
             assert!(out.join(format!("candidates/{id}.weights")).is_file());
         }
     }
-    // `report DIR` regenerates the same front.json.
-    let before = read(&out.join("front.json"));
+    // `report DIR` is byte-stable: it rewrites every output exactly as `search` wrote
+    // it (a deleted plot included), and again on a second call.
+    let outputs = |out: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        for sub in ["", "plots"] {
+            for e in std::fs::read_dir(out.join(sub)).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                let kept = name.ends_with(".svg")
+                    || [
+                        "front.json",
+                        "front.csv",
+                        "history.json",
+                        "history.csv",
+                        "report.md",
+                        "run.json",
+                    ]
+                    .contains(&name.as_str());
+                if p.is_file() && kept {
+                    files.push((format!("{sub}/{name}"), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = outputs(&out);
+    assert!(
+        before.len() >= 10,
+        "{:?}",
+        before.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     std::fs::remove_file(out.join("plots/convergence.svg")).unwrap();
-    let o = run(&["report", &out.display().to_string()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(read(&out.join("front.json")), before);
-    assert!(out.join("plots/convergence.svg").is_file());
+    for _ in 0..2 {
+        let o = run(&["report", &out.display().to_string()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let after = outputs(&out);
+        assert_eq!(after.len(), before.len());
+        for (a, b) in after.iter().zip(&before) {
+            assert!(a == b, "report rewrote {} differently", a.0);
+        }
+    }
 }
 
 #[test]
