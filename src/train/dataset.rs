@@ -81,6 +81,19 @@ pub enum DataError {
     /// The options are invalid (e.g. a validation fraction outside [0, 1)).
     #[error("invalid dataset options: {0}")]
     Options(String),
+    /// The padded samples would need more memory than
+    /// [`MAX_TRAINING_BYTES`](super::MAX_TRAINING_BYTES); nothing was allocated.
+    #[error("{cases} cases of length {length} × {channels} channels would need about {} MiB once padded: more than the limit of {} MiB (a smaller `length` fits)", bytes / (1 << 20), super::MAX_TRAINING_BYTES >> 20)]
+    TooLarge {
+        /// Cases (training and test files).
+        cases: usize,
+        /// Time steps per case after padding/truncation.
+        length: usize,
+        /// Channels.
+        channels: usize,
+        /// Estimated bytes (the samples twice: as read and as split).
+        bytes: u128,
+    },
 }
 
 /// One parsed case: values `[len, channels]` time-major (NaN = missing), its label and
@@ -327,6 +340,17 @@ impl Splits {
             Some(_) => return Err(DataError::Options("length must be > 0".into())),
             None => train.cases.iter().map(|k| k.len).max().unwrap_or(1).max(1),
         };
+        let cases = train.cases.len() + test.map_or(0, |t| t.cases.len());
+        // f32 samples, held twice (as read, and as split)
+        let bytes = cases as u128 * len as u128 * c as u128 * 4 * 2;
+        if bytes > super::MAX_TRAINING_BYTES {
+            return Err(DataError::TooLarge {
+                cases,
+                length: len,
+                channels: c,
+                bytes,
+            });
+        }
         let shape = match &train.shape {
             Some(s) if s.iter().product::<usize>() == len * c => s.clone(),
             _ => vec![len, c],

@@ -107,6 +107,18 @@ fn bad_input_files_get_located_errors() {
             ],
             "invalid override `devices.h1.flash_bytes=1.5`: expected a whole number".into(),
         ),
+        (
+            vec![
+                "train".into(),
+                "--train".into(),
+                good_train.display().to_string(),
+                "--arch".into(),
+                empty_net.display().to_string(),
+                "--length".into(),
+                "10000000".into(),
+            ],
+            "cases of length 10000000 × 1 channels would need about".into(),
+        ),
     ];
     for (args, want) in cases {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
