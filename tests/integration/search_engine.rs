@@ -102,7 +102,7 @@ fn every_algorithm_approaches_the_zdt1_front() {
         (Algorithm::Spea2, 0.01, 200),
         (Algorithm::Nsga2, 0.01, 200),
         (Algorithm::Aging, 3.0, 1000),
-        (Algorithm::Random, 5.0, 100),
+        (Algorithm::Random, f64::INFINITY, 100), // checked against numpy below
     ] {
         let mut c = cfg(1, 100, gens);
         if alg == Algorithm::Aging {
@@ -119,6 +119,36 @@ fn every_algorithm_approaches_the_zdt1_front() {
     }
     // with the same 10 000 evaluations, aging evolution beats random search
     assert!(igds[2] < igds[3], "{igds:?}");
+}
+
+/// Random search is 10 000 uniform samples whose non-dominated set the archive keeps.
+/// Reference from an independent numpy implementation
+/// (`tests/fixtures/search/random_zdt1.py`: 200 seeds, IGD of the non-dominated set of
+/// 10 000 uniform samples to the 500-point true front, mean 1.715, sd 0.124): the median
+/// of 5 seeds lies in [1.485, 1.888] with probability 0.998. Fewer samples, a biased
+/// sampler or a survival that loses non-dominated points falls outside.
+#[test]
+fn random_search_matches_an_independent_sampler() {
+    let p = TestProblem::by_name("zdt1", None, None).unwrap();
+    let truth = p.true_front(500).unwrap();
+    let mut igds: Vec<f64> = (1..=5)
+        .map(|seed| {
+            let r = run(&p, Algorithm::Random, cfg(seed, 100, 100));
+            assert_eq!(r.evaluations, 10_000);
+            let f = front(&r);
+            let nd: Vec<Vec<f64>> = f
+                .iter()
+                .filter(|a| {
+                    !f.iter()
+                        .any(|b| distrinas::search::dominance::dominates(b, a))
+                })
+                .cloned()
+                .collect();
+            igd(&nd, &truth).unwrap()
+        })
+        .collect();
+    igds.sort_by(f64::total_cmp);
+    assert!((1.485..=1.888).contains(&igds[2]), "{igds:?}");
 }
 
 #[test]
@@ -169,7 +199,7 @@ fn constrained_bnh_front_is_feasible_and_close() {
 
 /// Median HV over seeds 1..=5 (pop = archive = 100, 250 generations, reference 1.1)
 /// against pymoo 0.6.2's medians: SPEA2 on ZDT1/2/3 and DTLZ2, NSGA-II on ZDT1 (and
-/// DTLZ2, below pymoo: see the note).
+/// DTLZ2 against pymoo's seed spread: see the note).
 #[test]
 fn median_hypervolume_reaches_pymoo() {
     let cases: [(&str, Algorithm, f64, usize); 6] = [
@@ -178,9 +208,11 @@ fn median_hypervolume_reaches_pymoo() {
         ("zdt3", Algorithm::Spea2, 1.32776, 2),
         ("dtlz2", Algorithm::Spea2, 0.73509, 3),
         ("zdt1", Algorithm::Nsga2, 0.86976, 2),
-        // pymoo: 0.70458. Ours is 0.6973 on seeds 1..=5 (15-seed mean 0.698, the seed
-        // spread ±0.006): a known shortfall, pinned here so it cannot regress silently
-        ("dtlz2", Algorithm::Nsga2, 0.6970, 3),
+        // pymoo's 15 seeds (tests/fixtures/search/pymoo_nsga2_dtlz2.txt): mean 0.70374,
+        // sd 0.00686, median 0.70459. Ours does not reach that median (0.6973, a known
+        // shortfall); a median of 5 seeds from pymoo's spread is above
+        // mean − 3 × 1.2 sd/√5 = 0.6926 with probability 0.999
+        ("dtlz2", Algorithm::Nsga2, 0.6926, 3),
     ];
     for (name, alg, target, m) in cases {
         let p = TestProblem::by_name(name, None, None).unwrap();
