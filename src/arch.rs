@@ -20,7 +20,6 @@ pub mod cost;
 mod dims;
 mod layer;
 mod shape;
-pub mod space;
 pub mod sram;
 
 pub use cost::{arch_cost, layer_costs, ArchCost, LayerCost};

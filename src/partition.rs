@@ -7,6 +7,7 @@
 
 mod budget;
 mod costs;
+pub mod space;
 
 pub use budget::{check_budgets, BudgetViolation, Resource};
 pub use costs::{costs, costs_on, layer_time_ns, PartitionCost, PartitionCosts};

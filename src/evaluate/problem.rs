@@ -2,7 +2,7 @@
 
 use super::pipeline::{Context, Evaluated, Stage};
 use super::summary::{ConstraintSlack, DeviceSummary, PartitionSummary};
-use crate::arch::space::{CandidateGenome, SpaceContext, SpaceError};
+use crate::partition::space::{CandidateGenome, SpaceContext, SpaceError};
 use crate::partition::Candidate;
 use crate::search::{Evaluation, Problem};
 use rand::SeedableRng;

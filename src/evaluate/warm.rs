@@ -5,8 +5,8 @@
 //! The search's operators then re-cut and re-map it like any other candidate.
 
 use super::problem::{CandidateProblem, Genome};
-use crate::arch::space::{CandidateGenome, NetGenome};
 use crate::arch::Arch;
+use crate::partition::space::{CandidateGenome, NetGenome};
 use crate::partition::Candidate;
 use crate::train::{weights, Model};
 use rand::SeedableRng;

@@ -2,10 +2,10 @@
 
 use crate::cli_support;
 use distrinas::arch::cost::{arch_cost, layer_costs};
-use distrinas::arch::space::{CandidateGenome, SpaceContext};
 use distrinas::arch::sram::{last_use, peak_sram, source_tensor};
 use distrinas::arch::{Arch, Layer};
 use distrinas::network::{Device, Network};
+use distrinas::partition::space::{CandidateGenome, SpaceContext};
 use distrinas::partition::{check_budgets, costs, Candidate, PartitionCosts, Resource};
 use distrinas::scenario::{DType, SearchSpace};
 use proptest::prelude::*;

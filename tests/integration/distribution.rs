@@ -200,10 +200,10 @@ fn mnist1d_paper_cnn_reaches_the_published_accuracy() {
 
 mod genomes {
     use crate::cli_support::repo;
-    use distrinas::arch::space::{BlockGene, CandidateGenome, NetGenome};
     use distrinas::evaluate::problem::Genome;
     use distrinas::evaluate::run::build_problem;
     use distrinas::evaluate::WeightStore;
+    use distrinas::partition::space::{BlockGene, CandidateGenome, NetGenome};
     use distrinas::scenario::{BlockKind, PoolKind, Scenario};
     use distrinas::search::Problem;
 

@@ -9,6 +9,7 @@ mod docs;
 mod foundation;
 mod hostile;
 mod integrated;
+mod layering;
 mod search_engine;
 mod sim;
 mod sweep;

@@ -4,7 +4,7 @@
 //! candidates (see `docs/networks.md`, "Search space").
 //!
 //! ```
-//! use distrinas::arch::space::{CandidateGenome, SpaceContext};
+//! use distrinas::partition::space::{CandidateGenome, SpaceContext};
 //! use distrinas::scenario::SearchSpace;
 //! use rand::SeedableRng;
 //! let ctx = SpaceContext::new(SearchSpace::default(), vec![100, 6], 4,
@@ -17,9 +17,9 @@
 //! assert!(cand.arch.shapes().is_ok());
 //! ```
 
-use super::{Arch, Layer, Padding, Shape, ShapeError};
+use super::Candidate;
+use crate::arch::{Arch, Layer, Padding, Shape, ShapeError};
 use crate::network::Network;
-use crate::partition::Candidate;
 use crate::scenario::{BlockKind, DType, PoolKind, SearchSpace};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -956,7 +956,7 @@ impl CandidateGenome {
         let Some((budgets, dtype)) = &ctx.flash else {
             return;
         };
-        let Ok(costs) = super::cost::layer_costs(&self.arch(ctx), *dtype) else {
+        let Ok(costs) = crate::arch::cost::layer_costs(&self.arch(ctx), *dtype) else {
             return;
         };
         let flash: Vec<u64> = costs.iter().map(|c| c.flash_bytes).collect();
