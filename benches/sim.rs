@@ -217,8 +217,8 @@ fn replay(c: &mut Criterion) {
 /// mid-week: fast-forwarded, and event by event.
 fn deployment_week(c: &mut Criterion) {
     let (mut net, plan, _) = replay_setup();
-    for l in &mut net.links {
-        l.loss = 0.0;
+    for l in 0..net.links().len() {
+        net.edit_link(l, |l| l.loss = 0.0);
     }
     let cheap = InferencePlan {
         stages: vec![Stage {
@@ -232,7 +232,7 @@ fn deployment_week(c: &mut Criterion) {
     let weights = [vec![20_000, 20_000], vec![8_000]];
     let accuracy = [0.95, 0.9];
     // the wrist uses ≈ 0.17 mJ per request: half of 2,000 J after ≈ 4 days
-    net.devices[0].battery_mj = Some(2e6);
+    net.edit_device(0, |d| d.battery_mj = Some(2e6));
     let policy = SwitchPolicy {
         rules: vec![(Cond::BatteryBelow(0, 0.5), 1)],
         ..SwitchPolicy::fixed(0)

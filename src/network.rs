@@ -121,10 +121,10 @@ type RouteKey = (usize, usize, u64);
 /// `&Network` can be shared between threads.
 #[derive(Debug)]
 pub struct Network {
-    pub devices: Vec<Device>,
-    pub links: Vec<Link>,
+    devices: Vec<Device>,
+    links: Vec<Link>,
     /// Names of shared media.
-    pub media: Vec<String>,
+    media: Vec<String>,
     graph: UnGraph<usize, usize>,
     device_up: Vec<bool>,
     link_up: Vec<bool>,
@@ -284,6 +284,40 @@ impl Network {
         }
         o.push_str("}\n");
         o
+    }
+
+    /// The devices, in scenario order (index = device index everywhere).
+    pub fn devices(&self) -> &[Device] {
+        &self.devices
+    }
+
+    /// The links, in scenario order (index = link index everywhere).
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// Names of the shared media ([`Link::medium`] indexes them).
+    pub fn media(&self) -> &[String] {
+        &self.media
+    }
+
+    /// Changes device `d`'s figures (a what-if override); cached routes are dropped.
+    pub fn edit_device<R>(&mut self, d: usize, edit: impl FnOnce(&mut Device) -> R) -> R {
+        let r = edit(&mut self.devices[d]);
+        self.invalidate_routes();
+        r
+    }
+
+    /// Changes link `l`'s figures (bandwidth, latency, loss, ...); cached routes are
+    /// dropped. The link keeps its endpoints and medium: the topology is fixed once the
+    /// network is built.
+    pub fn edit_link<R>(&mut self, l: usize, edit: impl FnOnce(&mut Link) -> R) -> R {
+        let (a, b, medium) = (self.links[l].a, self.links[l].b, self.links[l].medium);
+        let r = edit(&mut self.links[l]);
+        let link = &mut self.links[l];
+        (link.a, link.b, link.medium) = (a, b, medium);
+        self.invalidate_routes();
+        r
     }
 
     /// Number of cached routes (for tests and diagnostics).
@@ -532,6 +566,31 @@ pub(crate) mod tests {
         net.set_device_up(1, false);
         assert!(net.route(0, 2, 100).is_none());
         assert!(net.route(0, 7, 100).is_none());
+    }
+
+    #[test]
+    fn editing_a_link_or_device_drops_the_cached_routes() {
+        let mut net = Network::new(
+            vec![device("a"), device("b"), device("c")],
+            vec![
+                link(0, 1, 1e6, 1.0),
+                link(1, 2, 1e6, 1.0),
+                link(0, 2, 1e6, 5.0),
+            ],
+            vec![],
+        );
+        // 2 hops of 1.12 ms airtime + 1 ms each (as above)
+        assert_eq!(net.route(0, 2, 100).unwrap().latency_ns, 4_240_000);
+        // the direct link becomes faster than the two hops: 1.12 + 0.5 ms
+        net.edit_link(2, |l| l.latency_ms = 0.5);
+        let r = net.route(0, 2, 100).unwrap();
+        assert_eq!((r.hops.len(), r.latency_ns), (1, 1_620_000));
+        // an edit cannot move a link: the topology stays
+        net.edit_link(2, |l| (l.a, l.b) = (1, 1));
+        assert_eq!((net.links()[2].a, net.links()[2].b), (0, 2));
+        net.route(0, 2, 100);
+        net.edit_device(1, |d| d.mac_per_s = 1.0);
+        assert_eq!(net.cached_routes(), 0);
     }
 
     #[test]

@@ -198,7 +198,7 @@ pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
     let best = (0..front.len())
         .max_by(|&a, &b| front[a].accuracy.total_cmp(&front[b].accuracy))
         .expect("front is not empty");
-    let batteries: Vec<Option<f64>> = network.devices.iter().map(|d| d.battery_mj).collect();
+    let batteries: Vec<Option<f64>> = network.devices().iter().map(|d| d.battery_mj).collect();
     // the policy and its members
     let (members, policy, planned, rules) = match &args.policy {
         Some(p) => {
@@ -228,7 +228,7 @@ pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
                 .map(|_| {
                     format!(
                         "BatteryBelow(device:{:?},percent:{:.3}) → {}",
-                        network.devices[mix.bottleneck].id,
+                        network.devices()[mix.bottleneck].id,
                         mix.switch_at * 100.0,
                         front[mix.second].label
                     )
@@ -240,7 +240,7 @@ pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
                 share_first: mix.share_first,
                 predicted_lifetime_s: mix.lifetime_s,
                 predicted_mean_accuracy: mix.accuracy,
-                bottleneck: network.devices[mix.bottleneck].id.clone(),
+                bottleneck: network.devices()[mix.bottleneck].id.clone(),
                 switch_at_percent: mix.switch_at * 100.0,
                 accuracy_floor: floor,
             };
@@ -303,7 +303,7 @@ pub fn run(args: AdaptArgs) -> anyhow::Result<ExitCode> {
         policy_out,
         statics,
         &front[best].label,
-        network.devices.iter().map(|d| d.id.clone()).collect(),
+        network.devices().iter().map(|d| d.id.clone()).collect(),
     );
     let out = args.out.clone().unwrap_or_else(|| args.run.join("adapt"));
     let mut written = write_adapt(&out, &result)?;

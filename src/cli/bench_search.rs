@@ -14,9 +14,9 @@ pub struct BenchSearchArgs {
     /// Problem: zdt1..4, zdt6, dtlz1..7, bnh, tnk.
     #[arg(long, default_value = "zdt1")]
     pub problem: String,
-    /// Algorithm: spea2, nsga2, random, aging.
-    #[arg(long, default_value = "spea2")]
-    pub algorithm: String,
+    /// Algorithm.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Algorithm::Spea2)]
+    pub algorithm: Algorithm,
     /// Offspring per generation.
     #[arg(long, default_value_t = 100)]
     pub pop: usize,
@@ -61,12 +61,7 @@ pub fn run(a: BenchSearchArgs) -> anyhow::Result<ExitCode> {
             TestProblem::NAMES.join(", ")
         )
     })?;
-    let alg = Algorithm::from_name(&a.algorithm).ok_or_else(|| {
-        anyhow!(
-            "unknown algorithm {:?} (spea2, nsga2, random, aging)",
-            a.algorithm
-        )
-    })?;
+    let alg = a.algorithm;
     if a.seeds == 0 {
         bail!("--seeds must be ≥ 1");
     }

@@ -197,7 +197,7 @@ fn partition_report(
     );
     let mut parts = Vec::new();
     for p in &costs.partitions {
-        let d = &network.devices[p.device];
+        let d = &network.devices()[p.device];
         table += &format!(
             "{:>4}  {:<10} {:<9} {:>12} {:>10} {:>10} {:>12.1} {:>10} {:>10}\n",
             p.index,

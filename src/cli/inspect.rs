@@ -54,7 +54,7 @@ fn routes(
     net: &Network,
 ) -> Vec<(usize, Option<distrinas::network::Route>)> {
     let src = net.device_index(&loaded.scenario.source).unwrap_or(0);
-    (0..net.devices.len())
+    (0..net.devices().len())
         .map(|d| (d, net.route(src, d, ROUTE_BYTES)))
         .collect()
 }
@@ -62,7 +62,7 @@ fn routes(
 fn path_of(net: &Network, src: usize, r: &distrinas::network::Route) -> Vec<String> {
     std::iter::once(src)
         .chain(r.hops.iter().map(|h| h.to))
-        .map(|d| net.devices[d].id.clone())
+        .map(|d| net.devices()[d].id.clone())
         .collect()
 }
 
@@ -95,7 +95,7 @@ fn table(loaded: &LoadedScenario, net: &Network) -> String {
         "rx mW",
         "battery J"
     );
-    for d in &net.devices {
+    for d in net.devices() {
         let _ = writeln!(
             o,
             "{:<10} {:<10} {:>10} {:>10} {:>10.1} {:>5} {:>10.2} {:>9.4} {:>8.1} {:>8.1} {:>12}",
@@ -118,18 +118,18 @@ fn table(loaded: &LoadedScenario, net: &Network) -> String {
         "\n{:<20} {:<11} {:>12} {:>11} {:>5} {:>6} {:>6} {:<12}",
         "link", "profile", "kb/s", "latency ms", "MTU", "header", "loss", "medium"
     );
-    for l in &net.links {
+    for l in net.links() {
         let _ = writeln!(
             o,
             "{:<20} {:<11} {:>12.1} {:>11.2} {:>5} {:>6} {:>6.3} {:<12}",
-            format!("{}–{}", net.devices[l.a].id, net.devices[l.b].id),
+            format!("{}–{}", net.devices()[l.a].id, net.devices()[l.b].id),
             l.profile,
             l.bandwidth_bps / 1e3,
             l.latency_ms,
             l.mtu_bytes,
             l.header_bytes,
             l.loss,
-            l.medium.map_or("-".to_string(), |m| net.media[m].clone()),
+            l.medium.map_or("-".to_string(), |m| net.media()[m].clone()),
         );
     }
     let _ = writeln!(
@@ -145,7 +145,7 @@ fn table(loaded: &LoadedScenario, net: &Network) -> String {
                 let _ = writeln!(
                     o,
                     "{:<10} {:>4} {:>12.3}  {}",
-                    net.devices[d].id,
+                    net.devices()[d].id,
                     r.hops.len(),
                     r.latency_ns as f64 / 1e6,
                     path_of(net, src, &r).join(" → ")
@@ -155,7 +155,9 @@ fn table(loaded: &LoadedScenario, net: &Network) -> String {
                 let _ = writeln!(
                     o,
                     "{:<10} {:>4} {:>12}  unreachable",
-                    net.devices[d].id, "-", "-"
+                    net.devices()[d].id,
+                    "-",
+                    "-"
                 );
             }
         }
@@ -167,7 +169,7 @@ fn json(loaded: &LoadedScenario, net: &Network) -> serde_json::Value {
     use serde_json::json;
     let src = net.device_index(&loaded.scenario.source).unwrap_or(0);
     let devices: Vec<_> = net
-        .devices
+        .devices()
         .iter()
         .map(|d| {
             json!({"id": d.id, "profile": d.profile, "flash_bytes": d.flash_bytes,
@@ -179,22 +181,22 @@ fn json(loaded: &LoadedScenario, net: &Network) -> serde_json::Value {
         })
         .collect();
     let links: Vec<_> = net
-        .links
+        .links()
         .iter()
         .map(|l| {
-            json!({"a": net.devices[l.a].id, "b": net.devices[l.b].id, "profile": l.profile,
+            json!({"a": net.devices()[l.a].id, "b": net.devices()[l.b].id, "profile": l.profile,
                    "bandwidth_bps": l.bandwidth_bps, "latency_ms": l.latency_ms,
                    "mtu_bytes": l.mtu_bytes, "header_bytes": l.header_bytes, "loss": l.loss,
-                   "medium": l.medium.map(|m| net.media[m].clone())})
+                   "medium": l.medium.map(|m| net.media()[m].clone())})
         })
         .collect();
     let routes: Vec<_> = routes(loaded, net)
         .into_iter()
         .map(|(d, r)| match r {
-            Some(r) => json!({"to": net.devices[d].id, "reachable": true, "hops": r.hops.len(),
+            Some(r) => json!({"to": net.devices()[d].id, "reachable": true, "hops": r.hops.len(),
                               "path": path_of(net, src, &r),
                               "latency_ms": r.latency_ns as f64 / 1e6}),
-            None => json!({"to": net.devices[d].id, "reachable": false}),
+            None => json!({"to": net.devices()[d].id, "reachable": false}),
         })
         .collect();
     json!({"scenario": loaded.scenario.name, "file": loaded.file,

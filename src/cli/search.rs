@@ -2,7 +2,7 @@
 //! device maps, with progress on stderr and every output in the run folder.
 
 use anyhow::Context as _;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use distrinas::evaluate::run::{run_search, SearchOptions};
 use distrinas::report::{self, RunInfo};
 use distrinas::scenario::{limits, Scenario};
@@ -13,15 +13,6 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Search algorithms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AlgorithmArg {
-    Spea2,
-    Nsga2,
-    Random,
-    Aging,
-}
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -41,7 +32,7 @@ pub struct SearchArgs {
     pub population: Option<usize>,
     /// Search algorithm (default: `search.algorithm`).
     #[arg(long, value_enum)]
-    pub algorithm: Option<AlgorithmArg>,
+    pub algorithm: Option<Algorithm>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -114,12 +105,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         opts.archive = p;
     }
     if let Some(a) = args.algorithm {
-        opts.algorithm = match a {
-            AlgorithmArg::Spea2 => Algorithm::Spea2,
-            AlgorithmArg::Nsga2 => Algorithm::Nsga2,
-            AlgorithmArg::Random => Algorithm::Random,
-            AlgorithmArg::Aging => Algorithm::Aging,
-        };
+        opts.algorithm = a;
     }
     let threads = args
         .threads

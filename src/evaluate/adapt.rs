@@ -205,7 +205,7 @@ pub fn member_power_mw(
         .map(|m| {
             let r = crate::sim::simulate(&m.plan, network, &w, &[], config)?;
             Ok(network
-                .devices
+                .devices()
                 .iter()
                 .map(|d| {
                     let e = r.devices.get(&d.id).map_or(0.0, |x| x.energy_mj);
@@ -284,7 +284,7 @@ impl Outcome {
             aborted_switches: d.aborted_switches,
             latency_p95_ms: r.latency_ms.p95,
             energy_mj: network
-                .devices
+                .devices()
                 .iter()
                 .zip(&d.energy_mj)
                 .map(|(dev, e)| (dev.id.clone(), *e))

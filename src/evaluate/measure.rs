@@ -192,7 +192,7 @@ impl Constraint {
 /// `sram:<id>` (largest peak SRAM of its partitions; 0 for an unused device).
 pub fn memory_constraints(st: &StaticFigures, network: &Network) -> Vec<Constraint> {
     let mut out = Vec::new();
-    for (d, dev) in network.devices.iter().enumerate() {
+    for (d, dev) in network.devices().iter().enumerate() {
         let parts = st.partitions.iter().filter(|p| p.device == d);
         let flash: u64 = parts.clone().map(|p| p.flash_bytes).sum();
         let sram: u64 = parts.map(|p| p.peak_sram_bytes).max().unwrap_or(0);
@@ -219,7 +219,7 @@ pub fn link_constraints(st: &StaticFigures, network: &Network, rate_hz: f64) -> 
     let mut per_tx: std::collections::BTreeMap<(usize, usize), f64> = Default::default();
     for t in &st.transfers {
         for h in &t.hops {
-            let l = &network.links[h.link];
+            let l = &network.links()[h.link];
             let secs = l.airtime_ns(t.bytes, network.bandwidth_factor(h.link)) as f64 / 1e9;
             let key = match l.medium {
                 Some(m) => (usize::MAX, m),
@@ -228,9 +228,9 @@ pub fn link_constraints(st: &StaticFigures, network: &Network, rate_hz: f64) -> 
             *per_tx.entry(key).or_default() += secs;
         }
     }
-    (0..network.links.len())
+    (0..network.links().len())
         .map(|li| {
-            let l = &network.links[li];
+            let l = &network.links()[li];
             let busy = match l.medium {
                 Some(m) => per_tx.get(&(usize::MAX, m)).copied().unwrap_or(0.0),
                 None => (0..2)
@@ -240,7 +240,8 @@ pub fn link_constraints(st: &StaticFigures, network: &Network, rate_hz: f64) -> 
             Constraint {
                 name: format!(
                     "link:{}-{}",
-                    network.devices[l.a].id, network.devices[l.b].id
+                    network.devices()[l.a].id,
+                    network.devices()[l.b].id
                 ),
                 value: busy * rate_hz,
                 limit: 1.0,

@@ -152,7 +152,7 @@ impl Context {
         val_accuracy: Option<f64>,
     ) -> Vec<Constraint> {
         let mut c = Vec::new();
-        for (i, d) in self.network.devices.iter().enumerate() {
+        for (i, d) in self.network.devices().iter().enumerate() {
             if let Some(budget) = d.energy_budget_mj {
                 let v = sim
                     .and_then(|s| s.devices.get(i).map(|x| x.energy_mj_per_inference))

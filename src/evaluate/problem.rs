@@ -189,7 +189,7 @@ impl CandidateProblem {
                 .partitions
                 .iter()
                 .map(|p| PartitionSummary {
-                    device: net.devices[p.device].id.clone(),
+                    device: net.devices()[p.device].id.clone(),
                     first_layer: p.first_layer,
                     end_layer: p.end_layer,
                     flash_bytes: p.flash_bytes,

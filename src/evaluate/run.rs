@@ -70,12 +70,7 @@ impl SearchOptions {
     pub fn from_scenario(s: &scenario::Scenario, out_dir: PathBuf) -> SearchOptions {
         SearchOptions {
             seed: s.seed,
-            algorithm: match s.search.algorithm {
-                scenario::Algorithm::Spea2 => Algorithm::Spea2,
-                scenario::Algorithm::Nsga2 => Algorithm::Nsga2,
-                scenario::Algorithm::Random => Algorithm::Random,
-                scenario::Algorithm::Aging => Algorithm::Aging,
-            },
+            algorithm: s.search.algorithm,
             population: s.search.population,
             archive: s.search.archive,
             generations: s.search.generations,

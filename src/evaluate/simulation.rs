@@ -93,7 +93,7 @@ pub fn condense(
     let completed = r.completed.max(1) as f64;
     let penalty = super::objectives::SIM_PENALTY;
     let devices: Vec<DeviceFigures> = network
-        .devices
+        .devices()
         .iter()
         .filter_map(|d| {
             r.devices.get(&d.id).map(|x| DeviceFigures {

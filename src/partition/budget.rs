@@ -79,7 +79,7 @@ pub fn check_budgets(costs: &PartitionCosts, network: &Network) -> Vec<BudgetVio
         .min()
     {
         prev = Some(d);
-        let dev = &network.devices[d];
+        let dev = &network.devices()[d];
         let (mut flash, mut sram) = (0u64, 0u64);
         for p in parts.iter().filter(|p| p.device == d) {
             flash += p.flash_bytes;

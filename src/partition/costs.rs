@@ -124,7 +124,7 @@ pub fn costs_on(
     if let Some((partition, &d)) = devices
         .iter()
         .enumerate()
-        .find(|(_, &d)| d >= network.devices.len())
+        .find(|(_, &d)| d >= network.devices().len())
     {
         return Err(PartitionError::UnknownDevice {
             partition,
@@ -145,7 +145,7 @@ pub fn costs_on(
     for (index, &device) in devices.iter().enumerate() {
         let end = cuts.get(index).copied().unwrap_or(n);
         let range = start..end;
-        let dev = &network.devices[device];
+        let dev = &network.devices()[device];
         let (sram, after) = peak_sram_walk(arch, &layers, &last, input_bytes, range.clone(), live);
         let mut p = PartitionCost {
             index,

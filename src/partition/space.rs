@@ -215,10 +215,10 @@ impl SpaceContext {
         network: &Network,
         dtype: DType,
     ) -> Result<Self, SpaceError> {
-        let budgets = network.devices.iter().map(|d| d.flash_bytes).collect();
-        let devices = network.devices.iter().map(|d| d.id.clone()).collect();
-        let mut adjacency = vec![Vec::new(); network.devices.len()];
-        for l in &network.links {
+        let budgets = network.devices().iter().map(|d| d.flash_bytes).collect();
+        let devices = network.devices().iter().map(|d| d.id.clone()).collect();
+        let mut adjacency = vec![Vec::new(); network.devices().len()];
+        for l in network.links() {
             adjacency[l.a].push(l.b);
             adjacency[l.b].push(l.a);
         }

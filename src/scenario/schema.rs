@@ -293,13 +293,23 @@ impl Default for SearchSpace {
     }
 }
 
-/// Search algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// Search algorithm: the one list of algorithms, for scenarios (RON), checkpoints
+/// (JSON) and the command line (`--algorithm`); the search engine implements each
+/// (`Algorithm::strategy` in `search::algorithms`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
 pub enum Algorithm {
+    /// SPEA2 (Zitzler, Laumanns & Thiele 2001).
     #[default]
     Spea2,
+    /// NSGA-II (Deb, Pratap, Agarwal & Meyarivan 2002).
+    #[value(alias = "nsga-ii", alias = "nsgaii")]
     Nsga2,
+    /// Random search with a SPEA2-truncated archive.
     Random,
+    /// Aging (regularised) evolution with Pareto tournaments (Real et al. 2019; µNAS).
+    #[value(alias = "ageing", alias = "regularized", alias = "regularised")]
     Aging,
 }
 

@@ -11,7 +11,6 @@ pub mod random;
 pub mod spea2;
 
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 /// What a strategy sees of one individual.
 #[derive(Debug, Clone, Copy)]
@@ -86,19 +85,7 @@ pub fn permutation_pairs(n: usize, count: usize, rng: &mut ChaCha8Rng) -> Vec<(u
     seq.chunks_exact(2).map(|c| (c[0], c[1])).collect()
 }
 
-/// The available algorithms (RON/JSON names as the variant names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum Algorithm {
-    /// SPEA2 (Zitzler, Laumanns & Thiele 2001).
-    #[default]
-    Spea2,
-    /// NSGA-II (Deb, Pratap, Agarwal & Meyarivan 2002).
-    Nsga2,
-    /// Random search with a SPEA2-truncated archive.
-    Random,
-    /// Aging (regularised) evolution with Pareto tournaments (Real et al. 2019; µNAS).
-    Aging,
-}
+pub use crate::scenario::Algorithm;
 
 impl Algorithm {
     /// Every algorithm.
@@ -124,16 +111,10 @@ impl Algorithm {
         self.strategy().name()
     }
 
-    /// Parses a name (case-insensitive; `nsga-ii` and `regularized` accepted).
+    /// Parses a name as the command line does (case-insensitive; `nsga-ii` and
+    /// `regularized` accepted).
     pub fn from_name(s: &str) -> Option<Algorithm> {
-        let s = s.to_ascii_lowercase().replace(['-', '_'], "");
-        Some(match s.as_str() {
-            "spea2" => Algorithm::Spea2,
-            "nsga2" | "nsgaii" => Algorithm::Nsga2,
-            "random" => Algorithm::Random,
-            "aging" | "ageing" | "regularized" | "regularised" => Algorithm::Aging,
-            _ => return None,
-        })
+        <Algorithm as clap::ValueEnum>::from_str(s, true).ok()
     }
 }
 

@@ -170,7 +170,7 @@ fn validate(
         return Err(SimError::EmptyPlan);
     }
     for p in dep.plans {
-        p.validate(network.devices.len())?;
+        p.validate(network.devices().len())?;
     }
     if deploy {
         let lens_ok = dep.accuracy.len() == n
@@ -190,7 +190,11 @@ fn validate(
     let bad_member = std::iter::once(pol.start)
         .chain(pol.rules.iter().map(|r| r.1))
         .any(|m| m >= n);
-    if bad_member || pol.weights_from.is_some_and(|d| d >= network.devices.len()) {
+    if bad_member
+        || pol
+            .weights_from
+            .is_some_and(|d| d >= network.devices().len())
+    {
         return Err(SimError::Policy(
             "member or device index out of range".into(),
         ));
@@ -201,21 +205,22 @@ fn validate(
         ));
     }
     workload.validate()?;
-    for l in &network.links {
+    for l in network.links() {
         let ok =
             (0.0..1.0).contains(&l.loss) && l.bandwidth_bps.is_finite() && l.bandwidth_bps > 0.0;
         if !ok {
             return Err(SimError::InvalidLink(format!(
                 "{}-{}: loss must be in [0, 1) and bandwidth_bps > 0",
-                network.devices[l.a].id, network.devices[l.b].id
+                network.devices()[l.a].id,
+                network.devices()[l.b].id
             )));
         }
     }
     for e in events {
         let (i, n) = match e.change {
-            Change::DeviceDown(d) | Change::DeviceUp(d) => (d, network.devices.len()),
+            Change::DeviceDown(d) | Change::DeviceUp(d) => (d, network.devices().len()),
             Change::LinkDown(l) | Change::LinkUp(l) | Change::LinkBandwidth(l, _) => {
-                (l, network.links.len())
+                (l, network.links().len())
             }
         };
         if i >= n {
@@ -512,7 +517,7 @@ impl InferenceModel {
             _ => workload.requests,
         };
         let devs = net
-            .devices
+            .devices()
             .iter()
             .map(|d| DevState {
                 cores: vec![None; d.cores.max(1) as usize],
@@ -520,14 +525,14 @@ impl InferenceModel {
                 ..Default::default()
             })
             .collect();
-        let ntx = net.media.len() + 2 * net.links.len();
+        let ntx = net.media().len() + 2 * net.links().len();
         let ad = adaptive::Adaptive::new(dep, switch_plans, &net, deploy);
         let ff = fastforward::FastForward::new(workload, events, config, &net, dep.horizon_ns);
         InferenceModel {
             txs: (0..ntx).map(|_| TxState::default()).collect(),
-            link_acc: vec![LinkAcc::default(); net.links.len()],
+            link_acc: vec![LinkAcc::default(); net.links().len()],
             routes: Vec::new(),
-            route_cache: vec![UNKNOWN; steps.len() * net.devices.len()],
+            route_cache: vec![UNKNOWN; steps.len() * net.devices().len()],
             devs,
             steps,
             plans,
@@ -598,15 +603,15 @@ impl InferenceModel {
     }
 
     fn tx_of(&self, hop: Hop) -> usize {
-        let l = &self.net.links[hop.link];
+        let l = &self.net.links()[hop.link];
         match l.medium {
             Some(m) => m,
-            None => self.net.media.len() + 2 * hop.link + usize::from(hop.from != l.a),
+            None => self.net.media().len() + 2 * hop.link + usize::from(hop.from != l.a),
         }
     }
 
     fn route_for(&mut self, step: usize, from: usize) -> Option<u32> {
-        let key = step * self.net.devices.len() + from;
+        let key = step * self.net.devices().len() + from;
         let cached = self.route_cache[key];
         if cached == NO_ROUTE {
             return None;
@@ -829,7 +834,7 @@ impl InferenceModel {
         let StepKind::Transfer { bytes, .. } = self.steps[step] else {
             unreachable!("hops belong to transfer steps")
         };
-        let link = &self.net.links[hop.link];
+        let link = &self.net.links()[hop.link];
         let all_packets = link.packets(bytes);
         let mut packets = all_packets;
         let mut wire = link.wire_bytes(bytes);
@@ -913,7 +918,7 @@ impl InferenceModel {
             return self.pump(tx, s);
         }
         self.log(s.now(), c.req, TraceKind::TxEnd, Some(c.from), Some(c.link));
-        let lat = self.net.links[l].latency_ns();
+        let lat = self.net.links()[l].latency_ns();
         s.schedule_in(
             lat,
             Ev::HopArrive {
@@ -1122,7 +1127,7 @@ impl InferenceModel {
         let mut devices = BTreeMap::new();
         let mut energy_total = 0.0;
         let mut first: Option<(f64, String)> = None;
-        for (d, st) in self.net.devices.iter().zip(&self.devs) {
+        for (d, st) in self.net.devices().iter().zip(&self.devs) {
             let e = device_energy(d, st.busy_ns, st.tx_ns, st.rx_ns, horizon);
             energy_total += e.total_mj;
             let life = lifetime_s(d.battery_mj, e.total_mj, horizon);
@@ -1147,15 +1152,19 @@ impl InferenceModel {
             );
         }
         let mut links = BTreeMap::new();
-        let nm = self.net.media.len();
-        for (i, (l, acc)) in self.net.links.iter().zip(&self.link_acc).enumerate() {
+        let nm = self.net.media().len();
+        for (i, (l, acc)) in self.net.links().iter().zip(&self.link_acc).enumerate() {
             let txs: Vec<&TxState> = match l.medium {
                 Some(m) => vec![&self.txs[m]],
                 None => vec![&self.txs[nm + 2 * i], &self.txs[nm + 2 * i + 1]],
             };
             let busy = txs.iter().map(|t| t.busy_ns).max().unwrap_or(0);
             links.insert(
-                format!("{}-{}", self.net.devices[l.a].id, self.net.devices[l.b].id),
+                format!(
+                    "{}-{}",
+                    self.net.devices()[l.a].id,
+                    self.net.devices()[l.b].id
+                ),
                 LinkReport {
                     bytes: acc.bytes,
                     wire_bytes: acc.wire_bytes,

@@ -170,63 +170,67 @@ fn set_network(network: &mut Network, path: &str, num: f64) -> Result<(), String
             let i = network
                 .device_index(name)
                 .ok_or_else(|| format!("unknown device `{name}`"))?;
-            let d = &mut network.devices[i];
-            match field {
-                "flash_bytes" => d.flash_bytes = int()?,
-                "sram_bytes" => d.sram_bytes = int()?,
-                "mac_per_s" if num > 0.0 => d.mac_per_s = num,
-                "layer_overhead_us" => d.layer_overhead_us = num,
-                "active_mw" => d.active_mw = num,
-                "idle_mw" => d.idle_mw = num,
-                "tx_mw" => d.tx_mw = num,
-                "rx_mw" => d.rx_mw = num,
-                "battery_mj" => d.battery_mj = Some(num),
-                "cores" if num >= 1.0 => d.cores = int()? as u32,
-                "mac_per_s" | "cores" => return Err("must be > 0".into()),
-                _ => {
-                    return Err(format!(
-                        "unknown device field; expected one of {}",
-                        DEVICE_FIELDS.join(", ")
-                    ))
+            network.edit_device(i, |d| -> Result<(), String> {
+                match field {
+                    "flash_bytes" => d.flash_bytes = int()?,
+                    "sram_bytes" => d.sram_bytes = int()?,
+                    "mac_per_s" if num > 0.0 => d.mac_per_s = num,
+                    "layer_overhead_us" => d.layer_overhead_us = num,
+                    "active_mw" => d.active_mw = num,
+                    "idle_mw" => d.idle_mw = num,
+                    "tx_mw" => d.tx_mw = num,
+                    "rx_mw" => d.rx_mw = num,
+                    "battery_mj" => d.battery_mj = Some(num),
+                    "cores" if num >= 1.0 => d.cores = int()? as u32,
+                    "mac_per_s" | "cores" => return Err("must be > 0".into()),
+                    _ => {
+                        return Err(format!(
+                            "unknown device field; expected one of {}",
+                            DEVICE_FIELDS.join(", ")
+                        ))
+                    }
                 }
-            }
+                Ok(())
+            })?;
         }
         "links" => {
             let ids = |l: &crate::network::Link| {
                 (
-                    network.devices[l.a].id.clone(),
-                    network.devices[l.b].id.clone(),
+                    network.devices()[l.a].id.clone(),
+                    network.devices()[l.b].id.clone(),
                 )
             };
             let i = network
-                .links
+                .links()
                 .iter()
                 .position(|l| {
                     let (a, b) = ids(l);
                     name == format!("{a}-{b}") || name == format!("{b}-{a}")
                 })
                 .ok_or_else(|| format!("no link `{name}` (write links.<a>-<b>)"))?;
-            let l = &mut network.links[i];
-            let (mtu, header) = (l.mtu_bytes, l.header_bytes);
-            match field {
-                "bandwidth_bps" if num > 0.0 => l.bandwidth_bps = num,
-                "latency_ms" => l.latency_ms = num,
-                "mtu_bytes" => l.mtu_bytes = int()? as u32,
-                "header_bytes" => l.header_bytes = int()? as u32,
-                "loss" if num < 1.0 => l.loss = num,
-                "bandwidth_bps" => return Err("must be > 0".into()),
-                "loss" => return Err("must be in [0, 1)".into()),
-                _ => {
-                    return Err(format!(
-                        "unknown link field; expected one of {}",
-                        LINK_FIELDS.join(", ")
-                    ))
+            network.edit_link(i, |l| -> Result<(), String> {
+                let (mtu, header) = (l.mtu_bytes, l.header_bytes);
+                match field {
+                    "bandwidth_bps" if num > 0.0 => l.bandwidth_bps = num,
+                    "latency_ms" => l.latency_ms = num,
+                    "mtu_bytes" => l.mtu_bytes = int()? as u32,
+                    "header_bytes" => l.header_bytes = int()? as u32,
+                    "loss" if num < 1.0 => l.loss = num,
+                    "bandwidth_bps" => return Err("must be > 0".into()),
+                    "loss" => return Err("must be in [0, 1)".into()),
+                    _ => {
+                        return Err(format!(
+                            "unknown link field; expected one of {}",
+                            LINK_FIELDS.join(", ")
+                        ))
+                    }
                 }
-            }
-            if l.mtu_bytes <= l.header_bytes {
-                (l.mtu_bytes, l.header_bytes) = (mtu, header);
-                return Err("mtu_bytes must exceed header_bytes".into());
-            }
+                if l.mtu_bytes <= l.header_bytes {
+                    (l.mtu_bytes, l.header_bytes) = (mtu, header);
+                    return Err("mtu_bytes must exceed header_bytes".into());
+                }
+                Ok(())
+            })?;
         }
         _ => return Err(WHERE.into()),
     }
@@ -246,13 +250,13 @@ mod tests {
             vec![],
         );
         apply_set(&mut net, "devices.hub.mac_per_s=2e8").unwrap();
-        assert_eq!(net.devices[1].mac_per_s, 2e8);
+        assert_eq!(net.devices()[1].mac_per_s, 2e8);
         apply_set(&mut net, "devices.wrist.cores=2").unwrap();
-        assert_eq!(net.devices[0].cores, 2);
+        assert_eq!(net.devices()[0].cores, 2);
         apply_set(&mut net, "links.hub-wrist.bandwidth_bps=5e5").unwrap();
-        assert_eq!(net.links[0].bandwidth_bps, 5e5);
+        assert_eq!(net.links()[0].bandwidth_bps, 5e5);
         apply_set(&mut net, "links.wrist-hub.loss=0.1").unwrap();
-        assert_eq!(net.links[0].loss, 0.1);
+        assert_eq!(net.links()[0].loss, 0.1);
         for bad in [
             "devices.hub.mac_per_s",
             "devices.nope.mac_per_s=1",
@@ -287,7 +291,7 @@ mod tests {
         apply_override(&mut t, "devices.wrist.idle_mw=0.5").unwrap();
         assert_eq!(t.workload.arrivals, Arrivals::Periodic { period_ms: 25.0 });
         assert_eq!((t.workload.jitter_ms, t.workload.requests), (2.5, 400));
-        assert_eq!(t.network.devices[0].idle_mw, 0.5);
+        assert_eq!(t.network.devices()[0].idle_mw, 0.5);
         for (spec, why) in [
             ("workload.arrivals.rate_hz=5", "arrivals are Periodic"),
             ("workload.arrivals.period_ms=0", "must be > 0"),

@@ -224,15 +224,15 @@ impl SwitchPolicy {
     /// accuracy)` in member order (the inverse of [`PolicySpec::resolve`]).
     pub fn to_spec(&self, network: &Network, members: &[(String, String, f64)]) -> PolicySpec {
         fn cond(c: &Cond, net: &Network) -> Condition {
-            let id = |d: usize| net.devices[d].id.clone();
+            let id = |d: usize| net.devices()[d].id.clone();
             match c {
                 Cond::BatteryBelow(d, f) => Condition::BatteryBelow {
                     device: id(*d),
                     percent: f * 100.0,
                 },
                 Cond::LinkBandwidthBelow(l, bps) => Condition::LinkBandwidthBelow {
-                    a: id(net.links[*l].a),
-                    b: id(net.links[*l].b),
+                    a: id(net.links()[*l].a),
+                    b: id(net.links()[*l].b),
                     bps: *bps,
                 },
                 Cond::MissesAbove { last, count } => Condition::MissesAbove {
@@ -263,7 +263,7 @@ impl SwitchPolicy {
                 .collect(),
             weights: match self.weights_from {
                 None => WeightSource::Local,
-                Some(d) => WeightSource::FromDevice(network.devices[d].id.clone()),
+                Some(d) => WeightSource::FromDevice(network.devices()[d].id.clone()),
             },
             flash_write_bytes_per_s: self.flash_write_bps,
             during_switch: self.during_switch,
@@ -310,7 +310,7 @@ impl PolicySpec {
                     percent,
                 } => {
                     let d = device(id)?;
-                    if network.devices[d].battery_mj.is_none() {
+                    if network.devices()[d].battery_mj.is_none() {
                         return Err(SimError::Policy(format!(
                             "BatteryBelow: device `{id}` has no battery"
                         )));

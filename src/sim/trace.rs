@@ -48,13 +48,17 @@ pub fn trace_csv(records: &[TraceRecord], network: &Network) -> String {
     for r in records {
         let dev = r
             .device
-            .map(|d| network.devices[d as usize].id.as_str())
+            .map(|d| network.devices()[d as usize].id.as_str())
             .unwrap_or("");
         let link = r
             .link
             .map(|l| {
-                let l = &network.links[l as usize];
-                format!("{}-{}", network.devices[l.a].id, network.devices[l.b].id)
+                let l = &network.links()[l as usize];
+                format!(
+                    "{}-{}",
+                    network.devices()[l.a].id,
+                    network.devices()[l.b].id
+                )
             })
             .unwrap_or_default();
         let _ = writeln!(

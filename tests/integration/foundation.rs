@@ -334,7 +334,7 @@ fn profile_from_a_ron_file_and_its_parse_errors() {
     );
     let l = load(&text).unwrap();
     assert_eq!(l.device_profiles[0].sram_bytes, 500);
-    assert_eq!(l.network().devices[0].mac_per_s, 1e6);
+    assert_eq!(l.network().devices()[0].mac_per_s, 1e6);
 
     std::fs::write(&prof, "DeviceProfile(\n  flash_bytes: -3)").unwrap();
     let e = load(&text).unwrap_err().lines();
@@ -378,17 +378,19 @@ fn embedded_quickstart_matches_the_file_and_reads_embedded_data() {
 fn network_from_scenario_shares_media() {
     let star = Scenario::load(repo("scenarios/star.ron")).unwrap();
     let net = Network::from_scenario(&star);
-    assert_eq!(net.devices.len(), 6);
-    assert_eq!(net.media, vec!["channel-15".to_string()]);
+    assert_eq!(net.devices().len(), 6);
+    assert_eq!(net.media(), vec!["channel-15".to_string()]);
     assert_eq!(net.links_on_medium(0), vec![0, 1, 2, 3]);
-    let t: Vec<usize> = (0..4).map(|l| net.transmitter(l, net.links[l].a)).collect();
+    let t: Vec<usize> = (0..4)
+        .map(|l| net.transmitter(l, net.links()[l].a))
+        .collect();
     assert!(t.iter().all(|&x| x == t[0]));
-    assert_ne!(net.transmitter(4, net.links[4].a), t[0]);
+    assert_ne!(net.transmitter(4, net.links()[4].a), t[0]);
     let q = Scenario::load(repo("scenarios/wearable.ron"))
         .unwrap()
         .network();
-    assert_eq!(q.media, vec!["home-wifi".to_string()]);
-    assert_eq!(q.devices[0].sram_bytes, 262_144);
+    assert_eq!(q.media(), vec!["home-wifi".to_string()]);
+    assert_eq!(q.devices()[0].sram_bytes, 262_144);
 }
 
 #[test]
@@ -476,7 +478,7 @@ fn no_panic_on_truncated_or_mutated_scenarios() {
             let _ = SpanIndex::build(&t);
             if let Ok(l) = Scenario::from_text(&t, &name, &base) {
                 let net = l.network();
-                let _ = net.route(0, net.devices.len() - 1, 1024);
+                let _ = net.route(0, net.devices().len() - 1, 1024);
             }
             variants += 1;
         }
@@ -622,7 +624,7 @@ fn every_ron_example_in_scenarios_doc_parses() {
             // Paths in the doc resolve like a file in scenarios/.
             let l = Scenario::from_text(b, "docs/scenarios.md", &repo("scenarios"))
                 .unwrap_or_else(|e| panic!("{e}\n{b}"));
-            assert_eq!(l.network().devices.len(), 3);
+            assert_eq!(l.network().devices().len(), 3);
             scenarios += 1;
         } else if head.starts_with("DeviceProfile(") {
             profiles::parse_device_profile("doc", b).unwrap_or_else(|e| panic!("{e}\n{b}"));

@@ -83,7 +83,7 @@ impl Adaptive {
             switch_log: Vec::new(),
             thresholds: p.battery_thresholds(),
             stop_at_first_death: dep.stop_at_first_death
-                && net.devices.iter().any(|d| d.battery_mj.is_some()),
+                && net.devices().iter().any(|d| d.battery_mj.is_some()),
             prev_check: None,
             death: None,
             sample_every: if deploy { dep.sample_every_ns } else { 0 },
@@ -118,18 +118,18 @@ impl InferenceModel {
     /// Energy device `d` has used by `now`, mJ.
     pub(super) fn energy_at(&self, d: usize, now: Time) -> f64 {
         let st = &self.devs[d];
-        device_energy(&self.net.devices[d], st.busy_ns, st.tx_ns, st.rx_ns, now).total_mj
+        device_energy(&self.net.devices()[d], st.busy_ns, st.tx_ns, st.rx_ns, now).total_mj
     }
 
     fn holds(&self, c: &Cond, now: Time) -> bool {
         match c {
             Cond::BatteryBelow(d, f) => {
-                let b = self.net.devices[*d].battery_mj.unwrap_or(f64::INFINITY);
+                let b = self.net.devices()[*d].battery_mj.unwrap_or(f64::INFINITY);
                 1.0 - self.energy_at(*d, now) / b < *f
             }
             Cond::LinkBandwidthBelow(l, bps) => {
                 let bw = if self.net.is_link_up(*l) {
-                    self.net.links[*l].bandwidth_bps * self.net.bandwidth_factor(*l)
+                    self.net.links()[*l].bandwidth_bps * self.net.bandwidth_factor(*l)
                 } else {
                     0.0
                 };
@@ -166,7 +166,7 @@ impl InferenceModel {
             .take()
             .unwrap_or_else(|| (0, vec![0.0; e1.len()]));
         let mut death: Option<(f64, usize)> = None;
-        for (d, dev) in self.net.devices.iter().enumerate() {
+        for (d, dev) in self.net.devices().iter().enumerate() {
             let Some(b) = dev.battery_mj else { continue };
             if e1[d] < b {
                 continue;
@@ -206,7 +206,7 @@ impl InferenceModel {
 
     fn levels(&self, energy: impl Fn(usize) -> f64) -> Vec<Option<f64>> {
         self.net
-            .devices
+            .devices()
             .iter()
             .enumerate()
             .map(|(d, dev)| {
@@ -360,7 +360,7 @@ impl InferenceModel {
         let completed: u64 = self.completed_per_member.iter().sum();
         DeploymentReport {
             lifetime_s: death.map(|_| end_ns * 1e-9),
-            first_to_die: death.map(|d| self.net.devices[d].id.clone()),
+            first_to_die: death.map(|d| self.net.devices()[d].id.clone()),
             end_s: end_ns * 1e-9,
             switches: a.switches,
             aborted_switches: a.aborted,

@@ -58,7 +58,7 @@ impl FastForward {
             && config.service == ServiceTime::Fixed
             && !config.trace
             && !config.no_fast_forward
-            && net.links.iter().all(|l| l.loss == 0.0);
+            && net.links().iter().all(|l| l.loss == 0.0);
         let mut change_times: Vec<Time> = events.iter().map(|e| e.at_ns).collect();
         change_times.sort_unstable();
         FastForward {
@@ -155,7 +155,7 @@ impl InferenceModel {
         }
         if self.ad.deploy && n > 0 {
             // batteries: stop two periods short of a death or a threshold crossing
-            for (d, dev) in self.net.devices.iter().enumerate() {
+            for (d, dev) in self.net.devices().iter().enumerate() {
                 let Some(b) = dev.battery_mj else { continue };
                 let [busy, tx, rx, _] = prev.dev[d];
                 let e_prev = device_energy(dev, busy, tx, rx, now - period).total_mj;
@@ -233,7 +233,7 @@ impl InferenceModel {
             let at = now + m * period;
             let e = self
                 .net
-                .devices
+                .devices()
                 .iter()
                 .enumerate()
                 .map(|(d, dev)| {
