@@ -5,6 +5,7 @@ pub mod deployment;
 pub mod energy;
 pub mod engine;
 pub mod inference;
+pub mod link;
 pub mod overrides;
 pub mod policy;
 pub mod queue;

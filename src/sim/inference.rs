@@ -9,6 +9,8 @@
 use super::deployment::{Deployment, DeploymentReport};
 use super::energy::{device_energy, lifetime_s};
 use super::engine::{Model, Scheduler, Simulation, Time};
+pub use super::link::MAX_RETRANSMISSIONS;
+use super::link::{self, LinkAcc, LinkModel, PacketLoss, TxCur, TxState};
 use super::policy::{DuringSwitch, SwitchPolicy};
 use super::report::{DeviceReport, LatencyRecorder, LinkReport, SimReport};
 use super::trace::{TraceKind, TraceRecord};
@@ -366,46 +368,6 @@ struct DevState {
     max_queue: usize,
 }
 
-/// The frame a transmitter has in the air.
-#[derive(Debug, Clone, Copy)]
-struct TxCur {
-    req: u32,
-    link: u32,
-    from: u32,
-    to: u32,
-    /// Frame number on this transmitter (matches its `Ev::TxDone`).
-    seq: u32,
-    /// Scheduled end of transmission (its `TxDone` time).
-    end: Time,
-    /// A packet was lost [`MAX_RETRANSMISSIONS`] + 1 times: the request is dropped at
-    /// the end.
-    lost: bool,
-}
-
-#[derive(Debug, Default)]
-struct TxState {
-    queue: VecDeque<u32>,
-    current: Option<TxCur>,
-    /// Number of frames started so far (the next frame's `seq`, wrapping).
-    seq: u32,
-    busy_ns: u64,
-    max_queue: usize,
-}
-
-#[derive(Debug, Default, Clone)]
-struct LinkAcc {
-    bytes: u64,
-    wire_bytes: u64,
-    messages: u64,
-    packets: u64,
-    retransmissions: u64,
-    airtime_ns: u64,
-}
-
-/// Most retransmissions of one packet (IEEE 802.15.4's largest `macMaxFrameRetries`):
-/// a packet lost once more is given up, and its request dropped.
-pub const MAX_RETRANSMISSIONS: u64 = 7;
-
 const NO_ROUTE: u32 = u32::MAX;
 const UNKNOWN: u32 = u32::MAX - 1;
 
@@ -437,6 +399,8 @@ struct InferenceModel {
     // resources
     devs: Vec<DevState>,
     txs: Vec<TxState>,
+    /// How messages cross links (packets, losses, airtime).
+    link_model: Box<dyn LinkModel>,
     link_acc: Vec<LinkAcc>,
     // routes: arena + cache indexed by step × devices + from
     routes: Vec<Vec<Hop>>,
@@ -525,11 +489,11 @@ impl InferenceModel {
                 ..Default::default()
             })
             .collect();
-        let ntx = net.media().len() + 2 * net.links().len();
         let ad = adaptive::Adaptive::new(dep, switch_plans, &net, deploy);
         let ff = fastforward::FastForward::new(workload, events, config, &net, dep.horizon_ns);
         InferenceModel {
-            txs: (0..ntx).map(|_| TxState::default()).collect(),
+            txs: link::transmitters(&net),
+            link_model: Box::new(PacketLoss),
             link_acc: vec![LinkAcc::default(); net.links().len()],
             routes: Vec::new(),
             route_cache: vec![UNKNOWN; steps.len() * net.devices().len()],
@@ -603,11 +567,7 @@ impl InferenceModel {
     }
 
     fn tx_of(&self, hop: Hop) -> usize {
-        let l = &self.net.links()[hop.link];
-        match l.medium {
-            Some(m) => m,
-            None => self.net.media().len() + 2 * hop.link + usize::from(hop.from != l.a),
-        }
+        link::transmitter_of(&self.net, hop)
     }
 
     fn route_for(&mut self, step: usize, from: usize) -> Option<u32> {
@@ -834,46 +794,14 @@ impl InferenceModel {
         let StepKind::Transfer { bytes, .. } = self.steps[step] else {
             unreachable!("hops belong to transfer steps")
         };
-        let link = &self.net.links()[hop.link];
-        let all_packets = link.packets(bytes);
-        let mut packets = all_packets;
-        let mut wire = link.wire_bytes(bytes);
-        let mut retrans = 0u64;
-        let mut lost = false;
-        if link.loss > 0.0 {
-            let payload = link.payload_per_packet();
-            let header = link.header_bytes as u64;
-            'packets: for p in 0..all_packets {
-                let pkt = if p + 1 < all_packets {
-                    payload
-                } else {
-                    bytes - payload * (all_packets - 1)
-                } + header;
-                let mut tries = 0;
-                while self.rng_loss.random::<f64>() < link.loss {
-                    if tries == MAX_RETRANSMISSIONS {
-                        // the link layer gives up: the packets after this one are
-                        // never sent, the request is dropped at the end of the attempt
-                        lost = true;
-                        packets = p + 1;
-                        wire = (bytes.min(packets * payload) + packets * header)
-                            + (wire - link.wire_bytes(bytes));
-                        break 'packets;
-                    }
-                    wire += pkt;
-                    retrans += 1;
-                    tries += 1;
-                }
-            }
-        }
-        let air = link.airtime_ns_wire(wire, self.net.bandwidth_factor(hop.link));
-        let acc = &mut self.link_acc[hop.link];
-        acc.bytes += bytes;
-        acc.wire_bytes += wire;
-        acc.messages += 1;
-        acc.packets += packets + retrans;
-        acc.retransmissions += retrans;
-        acc.airtime_ns += air;
+        let sent = self.link_model.send(
+            &self.net.links()[hop.link],
+            bytes,
+            self.net.bandwidth_factor(hop.link),
+            &mut self.rng_loss,
+        );
+        self.link_acc[hop.link].record(bytes, &sent);
+        let (air, lost) = (sent.airtime_ns, sent.lost);
         self.devs[hop.from].tx_ns += air;
         self.devs[hop.to].rx_ns += air;
         let t = &mut self.txs[tx];
@@ -1152,12 +1080,8 @@ impl InferenceModel {
             );
         }
         let mut links = BTreeMap::new();
-        let nm = self.net.media().len();
         for (i, (l, acc)) in self.net.links().iter().zip(&self.link_acc).enumerate() {
-            let txs: Vec<&TxState> = match l.medium {
-                Some(m) => vec![&self.txs[m]],
-                None => vec![&self.txs[nm + 2 * i], &self.txs[nm + 2 * i + 1]],
-            };
+            let txs = link::link_transmitters(&self.net, &self.txs, i);
             let busy = txs.iter().map(|t| t.busy_ns).max().unwrap_or(0);
             links.insert(
                 format!(
