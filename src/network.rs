@@ -8,49 +8,49 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
 
-/// A device with its profile resolved (scenario overrides applied).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Device {
-    /// Id from the scenario.
-    pub id: String,
-    /// Name of the profile it was built from.
-    pub profile: String,
-    pub flash_bytes: u64,
-    pub sram_bytes: u64,
-    /// Sustained int8 MAC/s.
-    pub mac_per_s: f64,
-    /// Fixed cost per layer, microseconds.
-    pub layer_overhead_us: f64,
-    pub active_mw: f64,
-    pub idle_mw: f64,
-    pub tx_mw: f64,
-    pub rx_mw: f64,
-    /// Battery capacity in mJ (`None`: mains powered).
-    pub battery_mj: Option<f64>,
-    /// Parallel servers.
-    pub cores: u32,
-    /// Energy budget per inference, mJ (constraint).
-    pub energy_budget_mj: Option<f64>,
-}
+use crate::{table_copy, table_fields_impl, table_plain_struct};
 
-/// A link with its profile resolved. Endpoints are device indices.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Link {
-    pub a: usize,
-    pub b: usize,
-    /// Name of the profile it was built from.
-    pub profile: String,
-    /// Nominal effective throughput, bits per second.
-    pub bandwidth_bps: f64,
-    /// Per-hop latency, milliseconds.
-    pub latency_ms: f64,
-    pub mtu_bytes: u32,
-    pub header_bytes: u32,
-    /// Packet loss probability.
-    pub loss: f64,
-    /// Index into [`Network::media`] when the link shares a medium.
-    pub medium: Option<usize>,
-}
+crate::device_table!(table_plain_struct! {
+    /// A device with its profile resolved (scenario overrides applied); the figures are
+    /// the device table's (`scenario::fields`).
+    #[derive(Debug, Clone, PartialEq)]
+    struct Device {
+        head {
+            /// Id from the scenario.
+            pub id: String,
+            /// Name of the profile it was built from.
+            pub profile: String,
+        }
+        tail {
+            /// Energy budget per inference, mJ (constraint).
+            pub energy_budget_mj: Option<f64>,
+        }
+    }
+});
+
+crate::device_table!(table_fields_impl! { Device; });
+
+crate::link_table!(table_plain_struct! {
+    /// A link with its profile resolved. Endpoints are device indices; the figures are
+    /// the link table's (`scenario::fields`).
+    #[derive(Debug, Clone, PartialEq)]
+    struct Link {
+        head {
+            /// One end (device index).
+            pub a: usize,
+            /// The other end.
+            pub b: usize,
+            /// Name of the profile it was built from.
+            pub profile: String,
+        }
+        tail {
+            /// Index into [`Network::media`] when the link shares a medium.
+            pub medium: Option<usize>,
+        }
+    }
+});
+
+crate::link_table!(table_fields_impl! { Link; });
 
 impl Link {
     /// Payload bytes per packet (`mtu - header`, at least 1).
@@ -189,20 +189,14 @@ impl Network {
             .devices
             .iter()
             .zip(&loaded.device_profiles)
-            .map(|(d, p)| Device {
-                id: d.id.clone(),
-                profile: d.profile.clone(),
-                flash_bytes: p.flash_bytes,
-                sram_bytes: p.sram_bytes,
-                mac_per_s: p.mac_per_s,
-                layer_overhead_us: p.layer_overhead_us,
-                active_mw: p.active_mw,
-                idle_mw: p.idle_mw,
-                tx_mw: p.tx_mw,
-                rx_mw: p.rx_mw,
-                battery_mj: p.battery_mj,
-                cores: p.cores,
-                energy_budget_mj: d.energy_budget_mj,
+            .map(|(d, p)| {
+                crate::device_table!(table_copy! {
+                    p => Device {
+                        id: d.id.clone(),
+                        profile: d.profile.clone(),
+                        energy_budget_mj: d.energy_budget_mj,
+                    };
+                })
             })
             .collect();
         let index = |id: &str| devices.iter().position(|d| d.id == id);
@@ -222,17 +216,14 @@ impl Network {
                         media.len() - 1
                     }
                 });
-            links.push(Link {
-                a,
-                b,
-                profile: l.profile.clone(),
-                bandwidth_bps: p.bandwidth_bps,
-                latency_ms: p.latency_ms,
-                mtu_bytes: p.mtu_bytes,
-                header_bytes: p.header_bytes,
-                loss: p.loss,
-                medium,
-            });
+            links.push(crate::link_table!(table_copy! {
+                p => Link {
+                    a,
+                    b,
+                    profile: l.profile.clone(),
+                    medium,
+                };
+            }));
         }
         Network::new(devices, links, media)
     }

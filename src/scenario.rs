@@ -18,6 +18,7 @@
 //! ```
 
 pub mod error;
+pub mod fields;
 pub mod limits;
 pub mod load;
 pub mod profiles;

@@ -80,107 +80,95 @@ fn default_validation_fraction() -> f64 {
     0.25
 }
 
-/// A device: a named instance of a device profile with optional field overrides.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceSpec {
-    /// Unique id used by links, `source`, `sink`, events and candidate maps.
-    pub id: String,
-    /// Name of a profile in `models/devices/` (or a path to a profile RON file).
-    pub profile: String,
-    pub flash_bytes: Option<u64>,
-    pub sram_bytes: Option<u64>,
-    pub mac_per_s: Option<f64>,
-    pub layer_overhead_us: Option<f64>,
-    pub active_mw: Option<f64>,
-    pub idle_mw: Option<f64>,
-    pub tx_mw: Option<f64>,
-    pub rx_mw: Option<f64>,
-    pub battery_mj: Option<f64>,
-    pub cores: Option<u32>,
-    /// Energy budget per inference on this device (constraint), millijoules.
-    pub energy_budget_mj: Option<f64>,
-}
+use crate::{table_fields_impl, table_merge_impl, table_override_struct, table_struct};
 
-/// A device profile file (`models/devices/*.ron`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceProfile {
-    /// Human-readable name (e.g. "Nordic nRF52840, Cortex-M4F @ 64 MHz").
-    #[serde(default)]
-    pub description: String,
-    /// Program memory available to the model, bytes.
-    pub flash_bytes: u64,
-    /// Data memory available to the model, bytes.
-    pub sram_bytes: u64,
-    /// Sustained int8 multiply-accumulates per second.
-    pub mac_per_s: f64,
-    /// Fixed cost per executed layer, microseconds.
-    pub layer_overhead_us: f64,
-    /// Power while computing, milliwatts.
-    pub active_mw: f64,
-    /// Power while idle, milliwatts.
-    pub idle_mw: f64,
-    /// Radio power while transmitting, milliwatts.
-    pub tx_mw: f64,
-    /// Radio power while receiving, milliwatts.
-    pub rx_mw: f64,
-    /// Battery capacity, millijoules; `None` = mains powered.
-    #[serde(default)]
-    pub battery_mj: Option<f64>,
-    /// Parallel inference servers. Default 1.
-    #[serde(default = "default_cores")]
-    pub cores: u32,
-    /// Where each number comes from.
-    #[serde(default)]
-    pub sources: Vec<String>,
-}
+crate::device_table!(table_override_struct! {
+    /// A device: a named instance of a device profile with optional field overrides
+    /// (one per row of the device table, `scenario::fields`).
+    #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct DeviceSpec {
+        head {
+            /// Unique id used by links, `source`, `sink`, events and candidate maps.
+            pub id: String,
+            /// Name of a profile in `models/devices/` (or a path to a profile RON file).
+            pub profile: String,
+        }
+        tail {
+            /// Energy budget per inference on this device (constraint), millijoules.
+            pub energy_budget_mj: Option<f64>,
+        }
+    }
+});
 
-fn default_cores() -> u32 {
-    1
-}
+crate::device_table!(table_struct! {
+    /// A device profile file (`models/devices/*.ron`): the device table's fields
+    /// (`scenario::fields`), a description and the sources of the numbers.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct DeviceProfile {
+        head {
+            /// Human-readable name (e.g. "Nordic nRF52840, Cortex-M4F @ 64 MHz").
+            #[serde(default)]
+            pub description: String,
+        }
+        tail {
+            /// Where each number comes from.
+            #[serde(default)]
+            pub sources: Vec<String>,
+        }
+    }
+});
 
-/// A link between two devices: a link profile with optional overrides.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkSpec {
-    pub a: String,
-    pub b: String,
-    /// Name of a profile in `models/links/`.
-    pub profile: String,
-    /// Links with the same medium share one transmitter (one frame in the air at a time).
-    pub medium: Option<String>,
-    pub bandwidth_bps: Option<f64>,
-    pub latency_ms: Option<f64>,
-    pub mtu_bytes: Option<u32>,
-    pub header_bytes: Option<u32>,
-    pub loss: Option<f64>,
-}
+crate::device_table!(table_fields_impl! { DeviceProfile; });
+crate::device_table!(table_merge_impl! { DeviceProfile, DeviceSpec; });
 
-/// A link profile file (`models/links/*.ron`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkProfile {
-    #[serde(default)]
-    pub description: String,
-    /// Effective application throughput, bits per second (not the PHY rate).
-    pub bandwidth_bps: f64,
-    /// Per-hop propagation + processing latency, milliseconds.
-    pub latency_ms: f64,
-    /// Maximum frame size including headers, bytes.
-    pub mtu_bytes: u32,
-    /// Per-packet header overhead, bytes.
-    pub header_bytes: u32,
-    /// Packet loss probability (lost packets are retransmitted, at most 7 times; then
-    /// the request is dropped). Default 0.
-    #[serde(default)]
-    pub loss: f64,
-    /// Default shared-medium name for links of this profile. Default: none (full duplex).
-    #[serde(default)]
-    pub medium: Option<String>,
-    #[serde(default)]
-    pub sources: Vec<String>,
-}
+crate::link_table!(table_override_struct! {
+    /// A link between two devices: a link profile with optional overrides (one per row
+    /// of the link table, `scenario::fields`).
+    #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct LinkSpec {
+        head {
+            /// One end (a device id).
+            pub a: String,
+            /// The other end.
+            pub b: String,
+            /// Name of a profile in `models/links/`.
+            pub profile: String,
+            /// Links with the same medium share one transmitter (one frame in the air
+            /// at a time).
+            pub medium: Option<String>,
+        }
+        tail {}
+    }
+});
+
+crate::link_table!(table_struct! {
+    /// A link profile file (`models/links/*.ron`): the link table's fields
+    /// (`scenario::fields`), a default medium, a description and sources.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct LinkProfile {
+        head {
+            /// Human-readable name.
+            #[serde(default)]
+            pub description: String,
+        }
+        tail {
+            /// Default shared-medium name for links of this profile. Default: none
+            /// (full duplex).
+            #[serde(default)]
+            pub medium: Option<String>,
+            /// Where each number comes from.
+            #[serde(default)]
+            pub sources: Vec<String>,
+        }
+    }
+});
+
+crate::link_table!(table_fields_impl! { LinkProfile; });
+crate::link_table!(table_merge_impl! { LinkProfile, LinkSpec; });
 
 /// Application requirements; each one set is a constraint of the search.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! line and column of the offending value (found with the [`SpanIndex`]).
 
 use super::error::{Diagnostic, ScenarioError};
+use super::fields::Fields;
 use super::load::LoadedScenario;
 use super::profiles;
 use super::schema::{Arrivals, DeviceProfile, Event, LinkProfile};
@@ -126,73 +127,15 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         let Some(mut prof) = resolve_device_profile(l, &mut cx, &p, &d.profile, &what) else {
             continue;
         };
-        macro_rules! over {
-            ($f:ident) => {
-                if let Some(v) = d.$f {
-                    prof.$f = v;
-                }
-            };
+        // the device table (`fields`) drives the merge and the checks
+        prof.apply_overrides(d);
+        for (f, m) in prof.problems() {
+            cx.err(&format!("{p}.{f}"), format!("{what}{m}"));
         }
-        over!(flash_bytes);
-        over!(sram_bytes);
-        over!(mac_per_s);
-        over!(layer_overhead_us);
-        over!(active_mw);
-        over!(idle_mw);
-        over!(tx_mw);
-        over!(rx_mw);
-        over!(cores);
-        if d.battery_mj.is_some() {
-            prof.battery_mj = d.battery_mj;
-        }
-        if prof.flash_bytes == 0 {
-            cx.err(
-                &format!("{p}.flash_bytes"),
-                format!("{what}flash_bytes must be > 0 (got 0)"),
-            );
-        }
-        if prof.sram_bytes == 0 {
-            cx.err(
-                &format!("{p}.sram_bytes"),
-                format!("{what}sram_bytes must be > 0 (got 0)"),
-            );
-        }
-        if prof.cores == 0 {
-            cx.err(
-                &format!("{p}.cores"),
-                format!("{what}cores must be > 0 (got 0)"),
-            );
-        }
-        cx.positive(
-            &format!("{p}.mac_per_s"),
-            &what,
-            "mac_per_s",
-            prof.mac_per_s,
-        );
-        cx.limit(
-            &format!("{p}.mac_per_s"),
-            &what,
-            "mac_per_s",
-            prof.mac_per_s,
-        );
-        for (f, v) in [
-            ("layer_overhead_us", prof.layer_overhead_us),
-            ("active_mw", prof.active_mw),
-            ("idle_mw", prof.idle_mw),
-            ("tx_mw", prof.tx_mw),
-            ("rx_mw", prof.rx_mw),
-        ] {
-            cx.non_negative(&format!("{p}.{f}"), &what, f, v);
-            cx.limit(&format!("{p}.{f}"), &what, f, v);
-        }
-        for (f, v) in [
-            ("battery_mj", prof.battery_mj),
-            ("energy_budget_mj", d.energy_budget_mj),
-        ] {
-            if let Some(b) = v {
-                cx.positive(&format!("{p}.{f}"), &what, f, b);
-                cx.limit(&format!("{p}.{f}"), &what, f, b);
-            }
+        if let Some(b) = d.energy_budget_mj {
+            let f = "energy_budget_mj";
+            cx.positive(&format!("{p}.{f}"), &what, f, b);
+            cx.limit(&format!("{p}.{f}"), &what, f, b);
         }
         device_profiles.push(prof);
     }
@@ -237,41 +180,13 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         let Some(mut prof) = resolve_link_profile(l, &mut cx, &p, &k.profile, &what) else {
             continue;
         };
-        if let Some(v) = k.bandwidth_bps {
-            prof.bandwidth_bps = v;
-        }
-        if let Some(v) = k.latency_ms {
-            prof.latency_ms = v;
-        }
-        if let Some(v) = k.mtu_bytes {
-            prof.mtu_bytes = v;
-        }
-        if let Some(v) = k.header_bytes {
-            prof.header_bytes = v;
-        }
-        if let Some(v) = k.loss {
-            prof.loss = v;
-        }
+        // the link table (`fields`) drives the merge and the checks
+        prof.apply_overrides(k);
         if k.medium.is_some() {
             prof.medium = k.medium.clone();
         }
-        cx.positive(
-            &format!("{p}.bandwidth_bps"),
-            &what,
-            "bandwidth_bps",
-            prof.bandwidth_bps,
-        );
-        cx.non_negative(
-            &format!("{p}.latency_ms"),
-            &what,
-            "latency_ms",
-            prof.latency_ms,
-        );
-        for (f, v) in [
-            ("latency_ms", prof.latency_ms),
-            ("bandwidth_bps", prof.bandwidth_bps),
-        ] {
-            cx.limit(&format!("{p}.{f}"), &what, f, v);
+        for (f, m) in prof.problems() {
+            cx.err(&format!("{p}.{f}"), format!("{what}{m}"));
         }
         if prof.mtu_bytes <= prof.header_bytes {
             cx.err(
@@ -280,12 +195,6 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
                     "{what}mtu_bytes must be greater than header_bytes (got {} <= {})",
                     prof.mtu_bytes, prof.header_bytes
                 ),
-            );
-        }
-        if !(0.0..1.0).contains(&prof.loss) {
-            cx.err(
-                &format!("{p}.loss"),
-                format!("{what}loss must be in [0, 1) (got {})", prof.loss),
             );
         }
         if prof.medium.as_deref().is_some_and(|m| m.trim().is_empty()) {

@@ -4,31 +4,9 @@
 
 use super::SimError;
 use crate::network::Network;
+use crate::scenario::fields::Fields;
 use crate::scenario::limits;
 use crate::scenario::{Arrivals, Workload};
-
-/// Device fields `--set devices.<id>.<field>=<value>` accepts.
-pub const DEVICE_FIELDS: &[&str] = &[
-    "flash_bytes",
-    "sram_bytes",
-    "mac_per_s",
-    "layer_overhead_us",
-    "active_mw",
-    "idle_mw",
-    "tx_mw",
-    "rx_mw",
-    "battery_mj",
-    "cores",
-];
-
-/// Link fields `--set links.<a>-<b>.<field>=<value>` accepts.
-pub const LINK_FIELDS: &[&str] = &[
-    "bandwidth_bps",
-    "latency_ms",
-    "mtu_bytes",
-    "header_bytes",
-    "loss",
-];
 
 /// Workload fields `--set workload.<field>=<value>` accepts.
 pub const WORKLOAD_FIELDS: &[&str] = &[
@@ -141,27 +119,14 @@ fn bad(spec: &str, msg: impl std::fmt::Display) -> SimError {
 
 /// Applies one `path=value` override to `network`. Paths: `devices.<id>.<field>` or
 /// `links.<a>-<b>.<field>` (either endpoint order); fields as in the profile files
-/// ([`DEVICE_FIELDS`], [`LINK_FIELDS`]).
+/// (the device and link tables of [`crate::scenario::fields`], checked as the scenario
+/// validation checks them).
 pub fn apply_set(network: &mut Network, spec: &str) -> Result<(), SimError> {
     let (path, num) = parse_set(spec)?;
     set_network(network, path, num).map_err(|msg| bad(spec, msg))
 }
 
 fn set_network(network: &mut Network, path: &str, num: f64) -> Result<(), String> {
-    if !num.is_finite() || num < 0.0 {
-        return Err("the value must be a finite number >= 0".into());
-    }
-    let field = path.rsplit('.').next().unwrap_or(path);
-    if num > 0.0 || !matches!(field, "bandwidth_bps" | "mac_per_s") {
-        limits::check(field, num)?;
-    }
-    let int = || {
-        if num.fract() == 0.0 && num <= u32::MAX as f64 {
-            Ok(num as u64)
-        } else {
-            Err("expected a whole number".to_string())
-        }
-    };
     const WHERE: &str = "expected devices.<id>.<field>, links.<a>-<b>.<field> or workload.<field>";
     let (kind, rest) = path.split_once('.').ok_or(WHERE)?;
     let (name, field) = rest.rsplit_once('.').ok_or("missing .<field>")?;
@@ -170,28 +135,7 @@ fn set_network(network: &mut Network, path: &str, num: f64) -> Result<(), String
             let i = network
                 .device_index(name)
                 .ok_or_else(|| format!("unknown device `{name}`"))?;
-            network.edit_device(i, |d| -> Result<(), String> {
-                match field {
-                    "flash_bytes" => d.flash_bytes = int()?,
-                    "sram_bytes" => d.sram_bytes = int()?,
-                    "mac_per_s" if num > 0.0 => d.mac_per_s = num,
-                    "layer_overhead_us" => d.layer_overhead_us = num,
-                    "active_mw" => d.active_mw = num,
-                    "idle_mw" => d.idle_mw = num,
-                    "tx_mw" => d.tx_mw = num,
-                    "rx_mw" => d.rx_mw = num,
-                    "battery_mj" => d.battery_mj = Some(num),
-                    "cores" if num >= 1.0 => d.cores = int()? as u32,
-                    "mac_per_s" | "cores" => return Err("must be > 0".into()),
-                    _ => {
-                        return Err(format!(
-                            "unknown device field; expected one of {}",
-                            DEVICE_FIELDS.join(", ")
-                        ))
-                    }
-                }
-                Ok(())
-            })?;
+            network.edit_device(i, |d| d.set(field, num))
         }
         "links" => {
             let ids = |l: &crate::network::Link| {
@@ -208,33 +152,18 @@ fn set_network(network: &mut Network, path: &str, num: f64) -> Result<(), String
                     name == format!("{a}-{b}") || name == format!("{b}-{a}")
                 })
                 .ok_or_else(|| format!("no link `{name}` (write links.<a>-<b>)"))?;
-            network.edit_link(i, |l| -> Result<(), String> {
+            network.edit_link(i, |l| {
                 let (mtu, header) = (l.mtu_bytes, l.header_bytes);
-                match field {
-                    "bandwidth_bps" if num > 0.0 => l.bandwidth_bps = num,
-                    "latency_ms" => l.latency_ms = num,
-                    "mtu_bytes" => l.mtu_bytes = int()? as u32,
-                    "header_bytes" => l.header_bytes = int()? as u32,
-                    "loss" if num < 1.0 => l.loss = num,
-                    "bandwidth_bps" => return Err("must be > 0".into()),
-                    "loss" => return Err("must be in [0, 1)".into()),
-                    _ => {
-                        return Err(format!(
-                            "unknown link field; expected one of {}",
-                            LINK_FIELDS.join(", ")
-                        ))
-                    }
-                }
+                l.set(field, num)?;
                 if l.mtu_bytes <= l.header_bytes {
                     (l.mtu_bytes, l.header_bytes) = (mtu, header);
                     return Err("mtu_bytes must exceed header_bytes".into());
                 }
                 Ok(())
-            })?;
+            })
         }
-        _ => return Err(WHERE.into()),
+        _ => Err(WHERE.into()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

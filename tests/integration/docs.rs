@@ -855,3 +855,22 @@ fn distribution_md_commands_run() {
         assert!(out(i).contains(&format!("p95 {p95}")), "{}", out(i));
     }
 }
+
+/// The device and link field tables of docs/scenarios.md are the code's tables
+/// (`scenario::fields`), row for row and in order.
+#[test]
+fn scenario_field_tables_are_generated_from_the_code() {
+    use distrinas::scenario::fields::Fields;
+    use distrinas::scenario::{DeviceProfile, LinkProfile};
+    let md = std::fs::read_to_string(repo("docs/scenarios.md")).unwrap();
+    for fields in [DeviceProfile::FIELDS, LinkProfile::FIELDS] {
+        let mut at = 0;
+        for f in fields {
+            let row = f.markdown_row();
+            let found = md[at..]
+                .find(&row)
+                .unwrap_or_else(|| panic!("docs/scenarios.md lacks (or misorders) the row\n{row}"));
+            at += found + row.len();
+        }
+    }
+}

@@ -105,7 +105,7 @@ fn bad_input_files_get_located_errors() {
                 "--set".into(),
                 "devices.h1.flash_bytes=1.5".into(),
             ],
-            "invalid override `devices.h1.flash_bytes=1.5`: expected a whole number".into(),
+            "invalid override `devices.h1.flash_bytes=1.5`: flash_bytes must be a whole number (got 1.5)".into(),
         ),
         (
             vec![

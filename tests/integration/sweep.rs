@@ -140,7 +140,7 @@ fn bad_sweeps_get_clear_errors() {
         ),
         (
             vec!["--sweep", "links.cam-h1.loss=0..1:3"],
-            "links.cam-h1.loss=1: must be in [0, 1)",
+            "links.cam-h1.loss=1: loss must be in [0, 1) (got 1)",
         ),
         (
             vec!["--sweep", "workload.arrivals.rate_hz=1..2:2"],
