@@ -23,10 +23,21 @@ use std::time::Instant;
 /// Errors of an integrated search.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
+    /// A dataset file cannot be read.
     #[error("dataset: {0}")]
-    Data(String),
+    DataFile(crate::scenario::ScenarioError),
+    /// A dataset is malformed or does not fit the options.
+    #[error("dataset: {0}")]
+    Data(crate::train::DataError),
+    /// The scenario's workload or events cannot be simulated.
     #[error("scenario: {0}")]
-    Scenario(String),
+    Simulation(crate::sim::SimError),
+    /// The scenario's search space cannot be built.
+    #[error("scenario: {0}")]
+    Space(crate::partition::space::SpaceError),
+    /// `source` or `sink` names no device (the validation prevents it).
+    #[error("scenario: unknown device `{0}`")]
+    UnknownDevice(String),
     #[error(transparent)]
     Search(#[from] search::SearchError),
     #[error("warm start: {0}")]
@@ -177,12 +188,10 @@ pub fn load_splits(loaded: &LoadedScenario, seed: u64) -> Result<Splits, Evaluat
     let kind = DataKind::from(d.kind);
     let read = |p: PathBuf| -> Result<crate::train::RawSet, EvaluateError> {
         let name = p.display().to_string();
-        let bytes = loaded
-            .read_data(&p)
-            .map_err(|e| EvaluateError::Data(e.to_string()))?;
+        let bytes = loaded.read_data(&p).map_err(EvaluateError::DataFile)?;
         crate::train::decode_text(bytes, &name)
             .and_then(|text| kind.parse(&text, &name))
-            .map_err(|e| EvaluateError::Data(e.to_string()))
+            .map_err(EvaluateError::Data)
     };
     let train = read(loaded.train_path())?;
     let test = loaded.test_path().map(read).transpose()?;
@@ -195,7 +204,7 @@ pub fn load_splits(loaded: &LoadedScenario, seed: u64) -> Result<Splits, Evaluat
             length: d.length,
         },
     )
-    .map_err(|e| EvaluateError::Data(e.to_string()))
+    .map_err(EvaluateError::Data)
 }
 
 /// Builds the problem of a loaded scenario (weights stored in `store`).
@@ -209,14 +218,13 @@ pub fn build_problem(
     let idx = |id: &str| {
         network
             .device_index(id)
-            .ok_or_else(|| EvaluateError::Scenario(format!("unknown device `{id}`")))
+            .ok_or_else(|| EvaluateError::UnknownDevice(id.to_string()))
     };
     let (source, sink) = (idx(&s.source)?, idx(&s.sink)?);
     let splits = load_splits(loaded, seed)?;
     let workload = SimWorkload::from_scenario(&s.workload, &loaded.base_dir)
-        .map_err(|e| EvaluateError::Scenario(e.to_string()))?;
-    let events = WhatIf::from_scenario(&s.events, &network)
-        .map_err(|e| EvaluateError::Scenario(e.to_string()))?;
+        .map_err(EvaluateError::Simulation)?;
+    let events = WhatIf::from_scenario(&s.events, &network).map_err(EvaluateError::Simulation)?;
     let rate_hz = arrival_rate_hz(&workload);
     let ctx = Context {
         scenario: s.clone(),
@@ -232,7 +240,7 @@ pub fn build_problem(
         store,
         costs: partition_costs,
     };
-    CandidateProblem::new(ctx).map_err(|e| EvaluateError::Scenario(e.to_string()))
+    CandidateProblem::new(ctx).map_err(EvaluateError::Space)
 }
 
 fn read_history(path: &std::path::Path) -> Vec<GenerationRecord> {

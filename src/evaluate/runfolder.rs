@@ -128,7 +128,7 @@ impl Fingerprint {
             loaded
                 .read_data(&p)
                 .map(|b| digest(&b))
-                .map_err(|e| EvaluateError::Data(e.to_string()))
+                .map_err(EvaluateError::DataFile)
         };
         let mut search = s.search.clone();
         search.generations = 0;
