@@ -529,9 +529,9 @@ pub(crate) mod tests {
         assert!(down.route(0, 2, 1000).is_none());
     }
 
-    #[test]
-    fn route_cache_is_invalidated_by_state_changes() {
-        let mut net = Network::new(
+    /// a - b - c at 1 ms per hop, and a slower direct a - c (5 ms); all 1 Mb/s
+    fn triangle() -> Network {
+        Network::new(
             vec![device("a"), device("b"), device("c")],
             vec![
                 link(0, 1, 1e6, 1.0),
@@ -539,7 +539,12 @@ pub(crate) mod tests {
                 link(0, 2, 1e6, 5.0),
             ],
             vec![],
-        );
+        )
+    }
+
+    #[test]
+    fn route_cache_is_invalidated_by_state_changes() {
+        let mut net = triangle();
         let r = net.route(0, 2, 100).unwrap();
         // 100 B = 2 packets of ≤ 80 B + 20 B header = 140 B on the wire;
         // 2 hops: 2 × (140 B × 8 / 1e6 b/s + 1 ms) = 2 × 2.12 ms
@@ -561,15 +566,7 @@ pub(crate) mod tests {
 
     #[test]
     fn editing_a_link_or_device_drops_the_cached_routes() {
-        let mut net = Network::new(
-            vec![device("a"), device("b"), device("c")],
-            vec![
-                link(0, 1, 1e6, 1.0),
-                link(1, 2, 1e6, 1.0),
-                link(0, 2, 1e6, 5.0),
-            ],
-            vec![],
-        );
+        let mut net = triangle();
         // 2 hops of 1.12 ms airtime + 1 ms each (as above)
         assert_eq!(net.route(0, 2, 100).unwrap().latency_ns, 4_240_000);
         // the direct link becomes faster than the two hops: 1.12 + 0.5 ms
