@@ -119,6 +119,10 @@ fn bad_input_files_get_located_errors() {
             ],
             "cases of length 10000000 × 1 channels would need about".into(),
         ),
+        (
+            vec!["report".into(), d.join("no-such-run").display().to_string()],
+            "no-such-run/front.json: No such file or directory (os error 2)".into(),
+        ),
     ];
     for (args, want) in cases {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -127,6 +131,12 @@ fn bad_input_files_get_located_errors() {
         assert!(
             stderr(&o).contains(&want),
             "{a:?}: expected {want:?} in {}",
+            stderr(&o)
+        );
+        // an error that shows its cause does not repeat it
+        assert!(
+            stderr(&o).matches("(os error").count() <= 1,
+            "{a:?}: an OS error said twice: {}",
             stderr(&o)
         );
     }
