@@ -567,7 +567,7 @@ impl InferenceModel {
     }
 
     fn tx_of(&self, hop: Hop) -> usize {
-        link::transmitter_of(&self.net, hop)
+        self.net.transmitter(hop.link, hop.from)
     }
 
     fn route_for(&mut self, step: usize, from: usize) -> Option<u32> {

@@ -6,7 +6,7 @@
 //! `bytes` over a link costs ([`Transmission`]); another link model (bursty losses,
 //! adaptive rates) is a new implementation of that trait, the request logic unchanged.
 
-use crate::network::{Hop, Link, Network};
+use crate::network::{Link, Network};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -150,21 +150,11 @@ impl LinkAcc {
     }
 }
 
-/// Transmitters of `net`: indices `0..media` are the shared media, then two per link
-/// (`media + 2·link` sends from `a`, `+ 1` from `b`).
+/// One idle transmitter per index of [`Network::transmitter`].
 pub(super) fn transmitters(net: &Network) -> Vec<TxState> {
-    (0..net.media().len() + 2 * net.links().len())
+    (0..net.transmitters())
         .map(|_| TxState::default())
         .collect()
-}
-
-/// Index of the transmitter that carries `hop` (see [`transmitters`]).
-pub(super) fn transmitter_of(net: &Network, hop: Hop) -> usize {
-    let l = &net.links()[hop.link];
-    match l.medium {
-        Some(m) => m,
-        None => net.media().len() + 2 * hop.link + usize::from(hop.from != l.a),
-    }
 }
 
 /// The transmitters of link `i` (its medium's, or its two directions').
@@ -173,12 +163,10 @@ pub(super) fn link_transmitters<'a>(
     txs: &'a [TxState],
     i: usize,
 ) -> Vec<&'a TxState> {
-    match net.links()[i].medium {
-        Some(m) => vec![&txs[m]],
-        None => {
-            let nm = net.media().len();
-            vec![&txs[nm + 2 * i], &txs[nm + 2 * i + 1]]
-        }
+    let l = &net.links()[i];
+    match l.medium {
+        Some(_) => vec![&txs[net.transmitter(i, l.a)]],
+        None => vec![&txs[net.transmitter(i, l.a)], &txs[net.transmitter(i, l.b)]],
     }
 }
 
