@@ -3,7 +3,6 @@
 
 use super::run::Run;
 use super::{write_file, ReportError};
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -103,16 +102,44 @@ pub(crate) fn line_plot(
             .y_desc(y_desc)
             .draw()
             .map_err(|e| e.to_string())?;
+        // Series that lie on top of each other stay distinct: every other series is
+        // dashed (drawn over the solid one before it) with hollow markers.
         for (i, s) in series.iter().enumerate() {
             let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+            let dashed = i % 2 == 1;
+            let drawn = if dashed {
+                chart.draw_series(DashedLineSeries::new(
+                    s.points.iter().copied(),
+                    6,
+                    4,
+                    c.stroke_width(2),
+                ))
+            } else {
+                chart.draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+            };
+            drawn
                 .map_err(|e| e.to_string())?
                 .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-            chart
-                .draw_series(s.points.iter().map(|&p| Circle::new(p, 2, c.filled())))
-                .map_err(|e| e.to_string())?;
+                .legend(move |(x, y)| {
+                    if dashed {
+                        PathElement::new(vec![(x, y), (x + 7, y)], c.stroke_width(2))
+                    } else {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    }
+                });
+            if dashed {
+                chart
+                    .draw_series(
+                        s.points
+                            .iter()
+                            .map(|&p| Circle::new(p, 4, c.stroke_width(1))),
+                    )
+                    .map_err(|e| e.to_string())?;
+            } else {
+                chart
+                    .draw_series(s.points.iter().map(|&p| Circle::new(p, 2, c.filled())))
+                    .map_err(|e| e.to_string())?;
+            }
         }
         chart
             .configure_series_labels()
@@ -254,41 +281,198 @@ pub(crate) fn panels_plot(
     write_file(path, svg.as_bytes())
 }
 
-/// Scatter of one pair of objectives: front members (blue), knee (red, larger).
+/// Unit of an objective's values (see `docs/objectives.md`).
+pub(crate) fn objective_unit(name: &str) -> &'static str {
+    match name {
+        "ValLoss" => "nats",
+        "Error" => "fraction",
+        "LatencyMean" | "LatencyP95" => "ms",
+        "EnergyPerInference" | "MaxDeviceEnergy" => "mJ",
+        "ExchangedBytes" | "TotalFlash" | "MaxSram" => "bytes",
+        "Hops" => "count",
+        "Lifetime" => "−s, negated",
+        _ => "",
+    }
+}
+
+/// An axis of a scatter plot: its label (objective and unit) and its scale.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Axis {
+    pub label: String,
+    /// `Some(floor)`: log scale, values ≤ 0 drawn at `floor`.
+    pub log_floor: Option<f64>,
+}
+
+impl Axis {
+    /// The axis of objective `name` over `values`: logarithmic when its positive
+    /// values span more than two decades (zeros, e.g. the bytes of a single-device
+    /// candidate, then sit at the floor, half the smallest positive value).
+    pub fn of(name: &str, values: &[f64]) -> Axis {
+        let pos: Vec<f64> = values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        let lo = pos.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = pos.iter().copied().fold(0.0, f64::max);
+        let no_negatives = values.iter().all(|v| !v.is_finite() || *v >= 0.0);
+        let unit = objective_unit(name);
+        let unit = if unit.is_empty() {
+            String::new()
+        } else {
+            format!(" ({unit}")
+        };
+        if no_negatives && lo.is_finite() && hi / lo > 100.0 {
+            let floor = lo / 2.0;
+            let zeros = values.iter().any(|v| *v <= 0.0);
+            let note = if zeros {
+                ", log; 0 at the floor"
+            } else {
+                ", log"
+            };
+            let label = if unit.is_empty() {
+                format!(
+                    "{name} (log{})",
+                    if zeros { "; 0 at the floor" } else { "" }
+                )
+            } else {
+                format!("{name}{unit}{note})")
+            };
+            Axis {
+                label,
+                log_floor: Some(floor),
+            }
+        } else {
+            Axis {
+                label: if unit.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{name}{unit})")
+                },
+                log_floor: None,
+            }
+        }
+    }
+
+    fn place(&self, v: f64) -> f64 {
+        match self.log_floor {
+            Some(f) if v <= 0.0 => f,
+            _ => v,
+        }
+    }
+
+    /// The log range covering the placed values (a decade of padding each side).
+    fn log_range(&self, values: &[f64]) -> std::ops::Range<f64> {
+        let placed: Vec<f64> = values.iter().map(|&v| self.place(v)).collect();
+        let lo = placed.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = placed.iter().copied().fold(0.0, f64::max);
+        (lo / 1.5)..(hi * 1.5)
+    }
+}
+
+/// Scatter of one pair of objectives: the members (blue) and the knee (red, larger).
+/// `feasible` false: the members are the least-violating candidates (nothing was
+/// feasible), which the title and legend say, and no knee is drawn.
 fn scatter(
     path: &Path,
-    x_name: &str,
-    y_name: &str,
+    (x_name, y_name): (&str, &str),
     points: &[(f64, f64)],
     knee: Option<(f64, f64)>,
+    feasible: bool,
 ) -> Result<(), ReportError> {
-    let xr = range(points.iter().map(|p| p.0));
-    let yr = range(points.iter().map(|p| p.1));
-    render(path, |root| {
-        let mut chart: ChartContext<SVGBackend, Cartesian2d<RangedCoordf64, RangedCoordf64>> =
-            ChartBuilder::on(root)
-                .caption(format!("front: {y_name} vs {x_name}"), ("sans-serif", 20))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(70)
-                .build_cartesian_2d(xr, yr)
-                .map_err(|e| e.to_string())?;
+    let xs: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let (ax, ay) = (Axis::of(x_name, &xs), Axis::of(y_name, &ys));
+    let what = if feasible {
+        "feasible front"
+    } else {
+        "least-violating candidates (none feasible)"
+    };
+    let title = format!("{what}: {y_name} vs {x_name}");
+    let placed: Vec<(f64, f64)> = points
+        .iter()
+        .map(|&(x, y)| (ax.place(x), ay.place(y)))
+        .collect();
+    let knee = knee
+        .filter(|_| feasible)
+        .map(|(x, y)| (ax.place(x), ay.place(y)));
+    let legend = if feasible { "front" } else { "least-violating" };
+    let style = ScatterStyle {
+        title: &title,
+        x_desc: &ax.label,
+        y_desc: &ay.label,
+        legend,
+        points: &placed,
+        knee,
+    };
+    render(path, |root| match (ax.log_floor, ay.log_floor) {
+        (None, None) => style.draw(root, range(xs.iter().copied()), range(ys.iter().copied())),
+        (Some(_), None) => style.draw(
+            root,
+            ax.log_range(&xs).log_scale(),
+            range(ys.iter().copied()),
+        ),
+        (None, Some(_)) => style.draw(
+            root,
+            range(xs.iter().copied()),
+            ay.log_range(&ys).log_scale(),
+        ),
+        (Some(_), Some(_)) => style.draw(
+            root,
+            ax.log_range(&xs).log_scale(),
+            ay.log_range(&ys).log_scale(),
+        ),
+    })
+}
+
+/// What a scatter plot shows, whatever its axes' scales.
+struct ScatterStyle<'a> {
+    title: &'a str,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    legend: &'a str,
+    points: &'a [(f64, f64)],
+    knee: Option<(f64, f64)>,
+}
+
+impl ScatterStyle<'_> {
+    fn draw<X, Y>(
+        &self,
+        root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+        xr: X,
+        yr: Y,
+    ) -> Result<(), String>
+    where
+        X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+        Y: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+        X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+        Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+    {
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xr, yr)
+            .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
-            .x_desc(x_name)
-            .y_desc(y_name)
+            .x_desc(self.x_desc)
+            .y_desc(self.y_desc)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
             .draw()
             .map_err(|e| e.to_string())?;
         chart
             .draw_series(
-                points
+                self.points
                     .iter()
                     .map(|&p| Circle::new(p, 4, colour(0).filled())),
             )
             .map_err(|e| e.to_string())?
-            .label("front")
+            .label(self.legend)
             .legend(|(x, y)| Circle::new((x + 10, y), 4, colour(0).filled()));
-        if let Some(k) = knee {
+        if let Some(k) = self.knee {
             chart
                 .draw_series(std::iter::once(Circle::new(
                     k,
@@ -306,7 +490,7 @@ fn scatter(
             .draw()
             .map_err(|e| e.to_string())?;
         Ok(())
-    })
+    }
 }
 
 /// Two bar panels side by side: one value per named item in each.
@@ -333,7 +517,8 @@ fn bars(
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(70)
-                .build_cartesian_2d((0u32..n).into_segmented(), 0.0..top)
+                // `a..b` segmented has a slot per value of a..=b: n - 1 ends the last bar
+                .build_cartesian_2d((0u32..n - 1).into_segmented(), 0.0..top)
                 .map_err(|e| e.to_string())?;
             chart
                 .configure_mesh()
@@ -379,6 +564,7 @@ pub(crate) fn write_run_plots(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, Rep
     let r = &run.results;
     let mut written = Vec::new();
     let feasible: Vec<Vec<f64>> = r.feasible_points();
+    let any_feasible = !feasible.is_empty();
     let shown: Vec<Vec<f64>> = if feasible.is_empty() {
         r.front
             .iter()
@@ -399,10 +585,10 @@ pub(crate) fn write_run_plots(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, Rep
             let pts: Vec<(f64, f64)> = shown.iter().map(|v| (v[a], v[b])).collect();
             scatter(
                 &p,
-                &names[a],
-                &names[b],
+                (&names[a], &names[b]),
                 &pts,
                 knee.as_ref().map(|k| (k[a], k[b])),
+                any_feasible,
             )?;
             written.push(p);
         }
@@ -483,4 +669,102 @@ pub(crate) fn write_run_plots(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, Rep
         written.push(p);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svg(draw: impl FnOnce(&Path) -> Result<(), ReportError>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.svg");
+        draw(&p).unwrap();
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    /// `(x, width)` of every rectangle filled with series colour 0.
+    fn bars_of(svg: &str) -> Vec<(f64, f64)> {
+        svg.split("<rect ")
+            .skip(1)
+            .filter(|r| r.contains("fill=\"#0072B2\""))
+            .map(|r| {
+                let num = |k: &str| -> f64 {
+                    let i = r.find(&format!("{k}=\"")).unwrap() + k.len() + 2;
+                    r[i..].split('"').next().unwrap().parse().unwrap()
+                };
+                (num("x"), num("width"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn axes_carry_units_and_go_logarithmic_past_two_decades() {
+        let a = Axis::of("LatencyP95", &[5.0, 12.0]);
+        assert_eq!((a.label.as_str(), a.log_floor), ("LatencyP95 (ms)", None));
+        let a = Axis::of("ExchangedBytes", &[0.0, 100.0, 5000.0, 200_000.0]);
+        assert_eq!(a.label, "ExchangedBytes (bytes, log; 0 at the floor)");
+        assert_eq!(a.log_floor, Some(50.0));
+        // exactly two decades stay linear; negatives (Lifetime) never go log
+        assert_eq!(Axis::of("TotalFlash", &[10.0, 1000.0]).log_floor, None);
+        assert_eq!(Axis::of("Lifetime", &[-1e6, -10.0]).log_floor, None);
+        assert_eq!(
+            Axis::of("Lifetime", &[-1e6]).label,
+            "Lifetime (−s, negated)"
+        );
+        assert_eq!(Axis::of("ValLoss", &[1.0]).label, "ValLoss (nats)");
+    }
+
+    #[test]
+    fn an_infeasible_front_is_called_what_it_is_and_has_no_knee() {
+        let pts = [(1.0, 3.0), (2.0, 1.0)];
+        let s = svg(|p| scatter(p, ("ValLoss", "LatencyP95"), &pts, Some((1.0, 3.0)), false));
+        assert!(s.contains("least-violating candidates (none feasible): LatencyP95 vs ValLoss"));
+        assert!(
+            !s.contains(">knee<") && !s.contains("knee\n"),
+            "no knee among infeasible points"
+        );
+        let s = svg(|p| scatter(p, ("ValLoss", "LatencyP95"), &pts, Some((1.0, 3.0)), true));
+        assert!(s.contains("feasible front: LatencyP95 vs ValLoss") && s.contains("knee"));
+    }
+
+    #[test]
+    fn bars_fill_their_panel_without_an_empty_slot() {
+        let names = vec!["wrist".to_string(), "hub".to_string()];
+        let s = svg(|p| {
+            bars(
+                p,
+                &names,
+                [("a", vec![1.0, 2.0]), ("b", vec![3.0, 4.0])],
+                "t",
+            )
+        });
+        let left: Vec<(f64, f64)> = bars_of(&s).into_iter().filter(|b| b.0 < 360.0).collect();
+        assert_eq!(left.len(), 2);
+        // two slots in a ~265 px panel: each bar ~110 px wide (three slots: ~68)
+        assert!(left.iter().all(|b| b.1 > 100.0), "{left:?}");
+    }
+
+    #[test]
+    fn overlapping_series_are_told_apart() {
+        let pts: Vec<(f64, f64)> = (0..5).map(|i| (i as f64, 1.0)).collect();
+        let series = [
+            Series {
+                label: "best".into(),
+                points: pts.clone(),
+            },
+            Series {
+                label: "archive".into(),
+                points: pts,
+            },
+        ];
+        let s = svg(|p| line_plot(p, "t", "x", "y", &series));
+        let strokes = |c: &str| {
+            s.split("<polyline ")
+                .filter(|l| l.contains(&format!("stroke=\"{c}\"")))
+                .count()
+        };
+        // the first series is one solid polyline (+ its legend), the second dashes
+        assert!(strokes("#0072B2") <= 2, "{}", strokes("#0072B2"));
+        assert!(strokes("#D55E00") >= 5, "{}", strokes("#D55E00"));
+    }
 }
