@@ -8,6 +8,7 @@ use distrinas::report::{self, RunInfo};
 use distrinas::scenario::{limits, Scenario};
 use distrinas::search::Algorithm;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,6 +145,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         "{} {}: evaluating the initial population",
         s.name, opts.algorithm
     ));
+    let plain = !std::io::stderr().is_terminal();
+    let mut last_line: Option<Instant> = None;
     let outcome = pool.install(|| {
         run_search(
             &loaded,
@@ -156,14 +159,22 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                     .map(|(n, v)| format!("{n} {v:.4}"))
                     .collect();
                 pb.set_position(p.generation as u64 + 1);
-                pb.set_message(format!(
+                let line = format!(
                     "{} evals, front {}, HV {}{}{}",
                     p.evaluations,
                     p.front,
                     p.hv.map_or("n/a".to_string(), |v| format!("{v:.4}")),
                     if best.is_empty() { "" } else { " | best: " },
                     best.join(", ")
-                ));
+                );
+                // off a terminal (CI logs, nohup) the bar is hidden: one plain line per
+                // generation instead, at most every 2 s, and always the last one
+                let last = p.generation + 1 >= p.generations;
+                if plain && (last || last_line.is_none_or(|t| t.elapsed().as_secs_f64() >= 2.0)) {
+                    eprintln!("gen {}/{}: {line}", p.generation + 1, p.generations);
+                    last_line = Some(Instant::now());
+                }
+                pb.set_message(line);
             },
             stop.clone(),
         )

@@ -112,8 +112,8 @@ pub struct LiveProgress {
     pub best: Vec<(String, f64)>,
     /// Size of the best-so-far feasible front.
     pub front: usize,
-    /// HV of the best-so-far front normalised to its own ideal/nadir (ref 1.1);
-    /// `None` past the exact hypervolume's work limit.
+    /// HV of the best-so-far front, normalised to the first front this process saw
+    /// (ref 1.1), so it never decreases; `None` past the exact hypervolume's work limit.
     pub hv: Option<f64>,
 }
 
@@ -299,6 +299,7 @@ pub fn run_search(
     };
     let start = Instant::now();
     let m = names.len();
+    let mut live_hv = LiveHv::default();
     let result = Runner::new(&problem, opts.algorithm, config)
         .with_stop(stop.clone())
         .run(&mut |p| {
@@ -332,7 +333,7 @@ pub fn run_search(
                 evaluations: p.record.evaluations as usize,
                 best: names.iter().cloned().zip(mins).collect(),
                 front: best.len(),
-                hv: live_hv(&best, m),
+                hv: live_hv.of(&best, m),
             });
         })?;
     let final_front: Vec<&Individual<Genome, Info>> = if result.best_so_far.is_empty() {
@@ -486,30 +487,66 @@ fn restore_weights(
     Ok(retrained)
 }
 
-/// HV of `points` normalised to their own ideal/nadir, reference 1.1 (progress only);
-/// `None` when the exact value is beyond the work limit.
-fn live_hv(points: &[Vec<f64>], m: usize) -> Option<f64> {
-    if points.is_empty() {
-        return Some(0.0);
-    }
-    let mut lo = vec![f64::INFINITY; m];
-    let mut hi = vec![f64::NEG_INFINITY; m];
-    for p in points {
-        for j in 0..m {
-            lo[j] = lo[j].min(p[j]);
-            hi[j] = hi[j].max(p[j]);
+/// The progress line's hypervolume of the best-so-far front. The normalisation (ideal
+/// and nadir) is fixed at the first non-empty front this process sees, reference 1.1,
+/// so the value never decreases: the best-so-far set only loses points to better ones.
+/// (Normalising each generation to its own front made it go down.)
+#[derive(Debug, Default)]
+struct LiveHv {
+    /// `(ideal, range)` per objective, once fixed.
+    norm: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl LiveHv {
+    /// The HV of `points`; `None` past the exact hypervolume's work limit.
+    fn of(&mut self, points: &[Vec<f64>], m: usize) -> Option<f64> {
+        if points.is_empty() {
+            return Some(0.0);
         }
+        let (lo, range) = self.norm.get_or_insert_with(|| {
+            let mut lo = vec![f64::INFINITY; m];
+            let mut hi = vec![f64::NEG_INFINITY; m];
+            for p in points {
+                for j in 0..m {
+                    lo[j] = lo[j].min(p[j]);
+                    hi[j] = hi[j].max(p[j]);
+                }
+            }
+            let range = (0..m)
+                .map(|j| if hi[j] > lo[j] { hi[j] - lo[j] } else { 1.0 })
+                .collect();
+            (lo, range)
+        });
+        let norm: Vec<Vec<f64>> = points
+            .iter()
+            .map(|p| (0..m).map(|j| (p[j] - lo[j]) / range[j]).collect())
+            .collect();
+        search::indicators::hypervolume(&norm, &vec![1.1; m]).ok()
     }
-    let norm: Vec<Vec<f64>> = points
-        .iter()
-        .map(|p| {
-            (0..m)
-                .map(|j| {
-                    let r = hi[j] - lo[j];
-                    (p[j] - lo[j]) / if r > 0.0 { r } else { 1.0 }
-                })
-                .collect()
-        })
-        .collect();
-    search::indicators::hypervolume(&norm, &vec![1.1; m]).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LiveHv;
+
+    #[test]
+    fn the_progress_hypervolume_never_decreases() {
+        // generation 1: one point; generation 2: a point that dominates it and widens
+        // the front. Each normalised to its own front, the HV fell from 1.21 to 0.21
+        // (one point at the ideal corner, then two points at opposite corners).
+        let g1 = vec![vec![2.0, 2.0]];
+        let g2 = vec![vec![0.0, 2.0], vec![2.0, 0.0]];
+        let mut live = LiveHv::default();
+        let a = live.of(&g1, 2).unwrap();
+        let b = live.of(&g2, 2).unwrap();
+        // by hand, normalised to g1 (ideal (2, 2), unit ranges): (0, 0) alone gives
+        // 1.1² = 1.21; g2 normalised to g1 is (-2, 0) and (0, -2): 3.1·1.1 + 1.1·2 = 5.61
+        assert!((a - 1.21).abs() < 1e-12, "{a}");
+        assert!((b - 5.61).abs() < 1e-12, "{b}");
+        let mut fresh = LiveHv::default();
+        assert!(
+            fresh.of(&g2, 2).unwrap() < a,
+            "per-generation normalisation goes down"
+        );
+    }
 }

@@ -452,3 +452,27 @@ fn missing_or_damaged_weights_are_retrained_on_resume() {
     );
     assert_eq!(resumed["front"], fresh["front"]);
 }
+
+/// Off a terminal (the test's pipe), `search` prints plain progress lines on stderr,
+/// at least the first and the last generation's.
+#[test]
+fn progress_is_printed_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run").display().to_string();
+    let o = run(&["search", TINY, "--out", &out, "--generations", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("gen ")).collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.starts_with("gen 1/3: 6 evals")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("gen 3/3: 18 evals")),
+        "{lines:?}"
+    );
+}
