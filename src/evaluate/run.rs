@@ -468,8 +468,7 @@ fn restore_weights(
             k = g.parent;
         }
         for (g, info) in chain.into_iter().rev() {
-            let e = problem.evaluate_genome(g);
-            let again = problem.info(&problem.candidate(g), &e);
+            let again = problem.evaluate_genome(g).figures;
             if again.val_loss != info.val_loss {
                 return Err(EvaluateError::RunFolder(format!(
                     "{}: the weights of {} were missing or damaged, and training it again \
