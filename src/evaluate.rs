@@ -11,6 +11,7 @@ pub mod adapt;
 pub mod measure;
 pub mod objectives;
 pub mod pipeline;
+pub mod placement;
 pub mod problem;
 pub mod run;
 pub mod runfolder;

@@ -28,9 +28,11 @@
 
 mod adapt;
 mod compare;
+mod html;
 mod markdown;
 mod normalise;
 mod outcome;
+mod placement;
 mod plot;
 mod run;
 mod sweep;
@@ -45,9 +47,10 @@ pub use compare::{
 pub use markdown::significant;
 pub use normalise::{knee_index, non_dominated, Normalisation, REFERENCE_POINT};
 pub use outcome::{run_from_outcome, write_candidates};
+pub use placement::{placement_svg, Placement};
 pub use run::{
-    ConstraintSlack, DeviceSummary, FrontMember, GenerationRecord, HistoryRow, PartitionSummary,
-    Run, RunInfo, RunResults,
+    ConstraintSlack, DeviceSummary, FrontMember, GenerationRecord, HistoryRow, LinkLoad,
+    PartitionSummary, Run, RunInfo, RunResults, Topology, TopologyDevice, TopologyLink,
 };
 pub use sweep::{sweep_csv, write_sweep};
 pub use table::{front_csv, history_csv, parse_history_csv};
@@ -157,7 +160,76 @@ pub fn write_run(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, ReportError> {
         put("run.json", (s + "\n").into_bytes())?;
     }
     put("report.md", markdown::report_md(run).into_bytes())?;
-    written.extend(plot::write_run_plots(&dir.join("plots"), run)?);
+    let plots = plot::write_run_plots(&dir.join("plots"), run)?;
+    let mut inline = Vec::new();
+    for p in &plots {
+        let svg = std::fs::read_to_string(p).map_err(|e| ReportError::io(p, e))?;
+        inline.push((plot_caption(p), svg));
+    }
+    written.extend(plots);
+    written.extend(write_placements(&dir.join("plots").join("placement"), run)?);
+    let p = dir.join("report.html");
+    write_file(&p, html::report_html(run, &inline).as_bytes())?;
+    written.push(p);
+    Ok(written)
+}
+
+/// Caption of a plot of [`plot::write_run_plots`] in `report.html`, from its file name.
+fn plot_caption(path: &Path) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    match stem {
+        "convergence" => "Hypervolume of the best-so-far front and of the current archive \
+                          against evaluations (normalised to the final feasible front)."
+            .into(),
+        "knee_devices" => "Knee candidate: load and energy per device.".into(),
+        _ => match stem
+            .strip_prefix("front_")
+            .and_then(|s| s.split_once("_vs_"))
+        {
+            Some((y, x)) => format!("Front: {y} against {x}."),
+            None => stem.to_string(),
+        },
+    }
+}
+
+/// Title of a member's placement diagram: its id and objective values with units.
+pub(crate) fn member_title(r: &RunResults, m: &FrontMember) -> String {
+    let values: Vec<String> = r
+        .objective_names
+        .iter()
+        .map(|n| {
+            let v = m.objectives.get(n).copied().unwrap_or(f64::NAN);
+            let unit = plot::objective_unit(n);
+            format!("{n} {} {unit}", significant(v, 4))
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    format!("{}: {}", m.id, values.join(" · "))
+}
+
+/// Writes `<id>.svg`, the placement diagram of every front member, into `dir` (when
+/// the run records its topology), and removes diagrams of members no longer in the
+/// front.
+fn write_placements(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, ReportError> {
+    let mut written = Vec::new();
+    let Some(t) = &run.results.topology else {
+        return Ok(written);
+    };
+    for m in &run.results.front {
+        let p = dir.join(format!("{}.svg", m.id));
+        let title = member_title(&run.results, m);
+        write_file(&p, placement_svg(&m.placement(t, &title)).as_bytes())?;
+        written.push(p);
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "svg") && !written.contains(&p) {
+                std::fs::remove_file(&p).map_err(|e| ReportError::io(&p, e))?;
+            }
+        }
+    }
     Ok(written)
 }
 
@@ -243,6 +315,7 @@ pub(crate) mod tests {
                 macs: 30,
                 compute_ms: 0.5,
                 out_bytes: 40,
+                layer_kinds: vec![],
             }],
             devices: vec![
                 DeviceSummary {
@@ -405,7 +478,10 @@ pub(crate) mod tests {
         assert_eq!(c.runs[1].evaluations_to_target, None);
         assert_eq!(c.runs[0].convergence, vec![(8, 2.0), (16, 3.0)]);
         let dir = tempfile::tempdir().unwrap();
-        write_comparison(dir.path(), &c).unwrap();
+        let loaded: Vec<Run> = runs.iter().map(|(_, r)| r.clone()).collect();
+        write_comparison(dir.path(), &c, &loaded).unwrap();
+        let html = std::fs::read_to_string(dir.path().join("compare.html")).unwrap();
+        assert_eq!(html.matches("<tr data-detail=").count(), 2, "{html}");
         assert!(std::fs::read_to_string(dir.path().join("convergence.svg"))
             .unwrap()
             .contains("<svg"));

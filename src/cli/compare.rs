@@ -18,7 +18,7 @@ pub struct CompareArgs {
     /// cold start when timing a warm start).
     #[arg(long, value_name = "DIR")]
     pub target_from: Option<PathBuf>,
-    /// Folder for `compare.json`, `compare.md` and `convergence.svg`.
+    /// Folder for `compare.json`, `compare.md`, `convergence.svg` and `compare.html`.
     #[arg(long, default_value = "runs/compare")]
     pub out: PathBuf,
     /// Print one JSON object (the comparison) on stdout.
@@ -44,13 +44,14 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         (None, None) => report::Target::default(),
     };
     let c = report::compare_runs(&runs, target, &report::ExactIndicators)?;
-    report::write_comparison(&args.out, &c)?;
+    let loaded: Vec<report::Run> = runs.into_iter().map(|(_, r)| r).collect();
+    report::write_comparison(&args.out, &c, &loaded)?;
     if args.json {
         println!("{}", serde_json::to_string(&c)?);
     } else {
         print!("{}", report::comparison_table(&c));
         eprintln!(
-            "wrote {}/compare.json, compare.md, convergence.svg",
+            "wrote {}/compare.json, compare.md, convergence.svg, compare.html",
             args.out.display()
         );
     }

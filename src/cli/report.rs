@@ -1,4 +1,5 @@
-//! `distrinas report DIR`: regenerate the tables, plots and `report.md` of a run folder.
+//! `distrinas report DIR`: regenerate the tables, plots, placement diagrams, `report.md`
+//! and `report.html` of a run folder.
 
 use clap::Args;
 use distrinas::report;
@@ -30,7 +31,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             r.generations,
             r.evaluations
         );
-        println!("rewrote front.csv, front.json, history.csv, plots/*.svg, report.md");
+        println!("rewrote front.csv, front.json, history.csv, plots/*.svg, plots/placement/*.svg, report.md, report.html");
     }
     Ok(ExitCode::SUCCESS)
 }

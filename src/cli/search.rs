@@ -243,7 +243,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             println!("{}", row.join("\t"));
         }
         println!(
-            "outputs in {} (report.md, front.csv, plots/)",
+            "outputs in {} (report.html, report.md, front.csv, plots/)",
             out.display()
         );
     }

@@ -9,7 +9,7 @@ use distrinas::evaluate::sweep::{sweep, SweepAxis, SweepCandidate, SweepResult, 
 use distrinas::evaluate::whatif::{compare, replay, ComparisonRow, SearchRecord};
 use distrinas::network::Network;
 use distrinas::partition::Candidate;
-use distrinas::report::{significant, write_sweep, RunResults};
+use distrinas::report::{placement_svg, significant, write_sweep, Placement, RunResults};
 use distrinas::scenario::{Event, LoadedScenario, Scenario};
 use distrinas::sim::overrides::{apply_override, WhatIfTarget};
 use distrinas::sim::{trace_csv, ServiceTime, SimConfig, SimWorkload, WhatIf};
@@ -45,6 +45,10 @@ pub struct SimulateArgs {
     /// Write a CSV of every request event to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Write the candidate's placement diagram (SVG: partitions on devices, bytes and
+    /// utilisation on links, idle devices and unused links grey) to this file.
+    #[arg(long, value_name = "FILE.svg", conflicts_with_all = ["policy", "sweep"])]
+    pub placement: Option<PathBuf>,
     /// Override a parameter: `devices.<id>.<field>=<v>`, `links.<a>-<b>.<field>=<v>` or
     /// `workload.<field>=<v>`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -259,6 +263,37 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.trace {
         distrinas::atomic::write_atomic(path, trace_csv(&out.trace, network).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.placement {
+        let topology = distrinas::evaluate::placement::topology(network, source, sink);
+        let title = format!(
+            "{} on {}: p95 {} ms · {} mJ per inference",
+            cand_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sc.name,
+            out.figures
+                .latency_p95_ms
+                .map(|v| significant(v, 4))
+                .unwrap_or_else(|| "–".into()),
+            out.figures
+                .energy_mj_per_inference
+                .map(|v| significant(v, 4))
+                .unwrap_or_else(|| "–".into()),
+        );
+        let svg = placement_svg(&Placement {
+            title: &title,
+            topology: &topology,
+            partitions: &out.partitions,
+            links: &out.links,
+            devices: &out.devices,
+        });
+        distrinas::atomic::write_atomic(path, svg.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        if !args.json {
+            eprintln!("wrote {}", path.display());
+        }
     }
     let rows = record.as_ref().map(|r| compare(&r.figures, &out.figures));
     if args.json {

@@ -40,6 +40,8 @@ pub struct SimFigures {
     pub link_bytes: u64,
     /// Per device, in the network's device order.
     pub devices: Vec<DeviceFigures>,
+    /// Busy fraction of each link over the horizon, in the network's link order.
+    pub link_utilisation: Vec<f64>,
 }
 
 /// Simulated figures of one device for a candidate.
@@ -159,6 +161,7 @@ mod tests {
             deadline_misses: 0,
             link_bytes: 1640,
             devices: vec![],
+            link_utilisation: vec![],
         }));
         f.val_loss = Some(0.5);
         f.val_accuracy = Some(0.75);

@@ -1,7 +1,7 @@
 //! The candidate problem on the search engine's [`Problem`] trait.
 
 use super::pipeline::{Context, Evaluated, Stage};
-use super::summary::{ConstraintSlack, DeviceSummary, PartitionSummary};
+use super::summary::{ConstraintSlack, DeviceSummary, LinkLoad, PartitionSummary};
 use crate::partition::space::{CandidateGenome, SpaceContext, SpaceError};
 use crate::partition::Candidate;
 use crate::search::{Evaluation, Problem};
@@ -68,6 +68,9 @@ pub struct Info {
     pub constraints: Vec<ConstraintSlack>,
     pub partitions: Vec<PartitionSummary>,
     pub devices: Vec<DeviceSummary>,
+    /// What each link carries (absent in checkpoints of older versions).
+    #[serde(default)]
+    pub links: Vec<LinkLoad>,
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
     /// Epochs of search-time training and layers inherited from the parent.
@@ -183,38 +186,20 @@ impl CandidateProblem {
                     slack: k.slack(),
                 })
                 .collect(),
-            partitions: e
-                .figures
-                .statics
-                .partitions
-                .iter()
-                .map(|p| PartitionSummary {
-                    device: net.devices()[p.device].id.clone(),
-                    first_layer: p.first_layer,
-                    end_layer: p.end_layer,
-                    flash_bytes: p.flash_bytes,
-                    peak_sram_bytes: p.peak_sram_bytes,
-                    macs: p.macs,
-                    compute_ms: p.compute_ns as f64 / 1e6,
-                    out_bytes: p.out_bytes,
-                })
-                .collect(),
+            partitions: super::placement::partition_summaries(c, &e.figures.statics, net),
+            links: super::placement::link_loads(
+                &e.figures.statics,
+                net,
+                e.figures
+                    .sim
+                    .as_ref()
+                    .map(|s| s.link_utilisation.as_slice()),
+            ),
             devices: e
                 .figures
                 .sim
                 .as_ref()
-                .map(|s| {
-                    s.devices
-                        .iter()
-                        .map(|d| DeviceSummary {
-                            id: d.id.clone(),
-                            busy_fraction: d.busy_fraction,
-                            energy_mj_per_inference: d.energy_mj_per_inference,
-                            idle_mj_per_inference: d.idle_mj_per_inference,
-                            lifetime_s: d.lifetime_s,
-                        })
-                        .collect()
-                })
+                .map(super::placement::device_summaries)
                 .unwrap_or_default(),
             val_loss: e.figures.val_loss,
             val_accuracy: e.figures.val_accuracy,

@@ -153,6 +153,8 @@ pub struct Outcome {
     /// Trained candidates of the checkpoint whose weights were missing from or damaged
     /// in `.weights/` on `--resume`, and were trained again.
     pub weights_retrained: usize,
+    /// The scenario's device graph (for the placement diagrams).
+    pub topology: super::summary::Topology,
 }
 
 /// Partition costs from the cost model (the pipeline's cost stage).
@@ -423,6 +425,11 @@ pub fn run_search(
         cache_hits: result.cache_hits as usize,
         stopped,
         weights_retrained,
+        topology: super::placement::topology(
+            &problem.ctx.network,
+            problem.ctx.source,
+            problem.ctx.sink,
+        ),
     })
 }
 

@@ -131,6 +131,18 @@ pub fn condense(
         deadline_misses: r.deadline_misses,
         link_bytes: r.links.values().map(|l| l.bytes).sum(),
         devices,
+        link_utilisation: network
+            .links()
+            .iter()
+            .map(|l| {
+                let id = format!(
+                    "{}-{}",
+                    network.devices()[l.a].id,
+                    network.devices()[l.b].id
+                );
+                r.links.get(&id).map_or(0.0, |x| x.utilisation)
+            })
+            .collect(),
     }
 }
 

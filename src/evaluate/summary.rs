@@ -36,6 +36,61 @@ pub struct PartitionSummary {
     pub compute_ms: f64,
     /// Bytes of the tensor the partition sends on (its output).
     pub out_bytes: u64,
+    /// Kind of each of its layers, in order (`Conv1d`, `ReLU`, ...; empty in files of
+    /// older versions).
+    #[serde(default)]
+    pub layer_kinds: Vec<String>,
+}
+
+/// What one link carries for a member: the cut tensors routed over it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LinkLoad {
+    /// Link id, `"<a>-<b>"` (device ids in the scenario's order).
+    pub link: String,
+    /// Payload bytes per inference over the link on the nominal least-latency routes
+    /// (input, cut tensors and output; a message crossing the link twice counts twice).
+    pub bytes_per_inference: u64,
+    /// Fraction of the simulated horizon the link was busy (`None`: not simulated).
+    pub utilisation: Option<f64>,
+}
+
+/// The device graph of a run, as placement diagrams draw it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Topology {
+    /// Every device, in the scenario's order.
+    pub devices: Vec<TopologyDevice>,
+    /// Every link, in the scenario's order.
+    pub links: Vec<TopologyLink>,
+    /// Device where requests arrive (`workload.source`).
+    pub source: String,
+    /// Device that receives the outputs (`workload.sink`).
+    pub sink: String,
+}
+
+/// A device of a [`Topology`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TopologyDevice {
+    pub id: String,
+    /// Profile it was built from.
+    pub profile: String,
+    /// Flash, bytes.
+    pub flash_bytes: u64,
+    /// SRAM, bytes.
+    pub sram_bytes: u64,
+}
+
+/// A link of a [`Topology`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TopologyLink {
+    /// `"<a>-<b>"`.
+    pub id: String,
+    /// Device ids of its ends.
+    pub a: String,
+    pub b: String,
+    /// Profile it was built from.
+    pub profile: String,
+    /// Bandwidth, bit/s.
+    pub bandwidth_bps: f64,
 }
 
 /// Simulated load of one device for a member.

@@ -172,6 +172,12 @@ pub struct Replay {
     pub trace: Vec<TraceRecord>,
     /// The figures compared with the search-time ones.
     pub figures: WhatIfFigures,
+    /// The candidate's partitions with their costs (for the placement diagram).
+    pub partitions: Vec<super::summary::PartitionSummary>,
+    /// What each used link carried (for the placement diagram).
+    pub links: Vec<super::summary::LinkLoad>,
+    /// Simulated load of each device (for the placement diagram).
+    pub devices: Vec<super::summary::DeviceSummary>,
 }
 
 /// Replays `candidate` on `network` (its current state, e.g. after `--set`
@@ -192,8 +198,12 @@ pub fn replay(
     let st = static_figures(costs.partitions, costs.input_bytes, network, source, sink);
     let plan = inference_plan(&st, source, sink);
     let (report, trace) = sim::simulate_traced(&plan, network, workload, events, config)?;
-    let figures = WhatIfFigures::new(&condense(&report, &st, network, source, sink), &st);
+    let condensed = condense(&report, &st, network, source, sink);
+    let figures = WhatIfFigures::new(&condensed, &st);
     Ok(Replay {
+        partitions: super::placement::partition_summaries(candidate, &st, network),
+        links: super::placement::link_loads(&st, network, Some(&condensed.link_utilisation)),
+        devices: super::placement::device_summaries(&condensed),
         report,
         trace,
         figures,

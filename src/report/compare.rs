@@ -430,9 +430,14 @@ pub fn comparison_table(c: &Comparison) -> String {
     s
 }
 
-/// Writes `compare.json`, `compare.md` and `convergence.svg` (best-so-far HV against
-/// evaluations, one line per run) into `dir`. Returns the paths written.
-pub fn write_comparison(dir: &Path, c: &Comparison) -> Result<Vec<PathBuf>, ReportError> {
+/// Writes `compare.json`, `compare.md`, `convergence.svg` (best-so-far HV against
+/// evaluations, one line per run) and `compare.html` (the same, with each run's knee
+/// placement; `runs` in the order of `c.runs`) into `dir`. Returns the paths written.
+pub fn write_comparison(
+    dir: &Path,
+    c: &Comparison,
+    runs: &[Run],
+) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     let p = dir.join("compare.json");
     let json = serde_json::to_string_pretty(c).map_err(|e| ReportError::Json {
@@ -464,6 +469,10 @@ pub fn write_comparison(dir: &Path, c: &Comparison) -> Result<Vec<PathBuf>, Repo
         "hypervolume",
         &series,
     )?;
+    let svg = std::fs::read_to_string(&p).map_err(|e| ReportError::io(&p, e))?;
+    written.push(p);
+    let p = dir.join("compare.html");
+    write_file(&p, super::html::compare_html(c, runs, &svg).as_bytes())?;
     written.push(p);
     Ok(written)
 }

@@ -110,6 +110,15 @@ pub(crate) fn report_md(run: &Run) -> String {
              normalised objective space. File: `{}`.\n",
             m.id, m.candidate_file
         );
+        if r.topology.is_some() {
+            let _ = writeln!(
+                s,
+                "![placement of the knee candidate](plots/placement/{}.svg)\n\n\
+                 Every member's placement diagram is in `plots/placement/`; `report.html` \
+                 shows them with a sortable front table.\n",
+                m.id
+            );
+        }
         let _ = writeln!(
             s,
             "| partition | device | layers | flash B | peak SRAM B | MACs | compute ms | out B |\n\

@@ -30,6 +30,7 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             params: f.info.params,
             partitions: f.info.partitions.clone(),
             devices: f.info.devices.clone(),
+            links: f.info.links.clone(),
             val_accuracy: f.val_accuracy,
             test_accuracy: f.test_accuracy,
             latency_p95_ms: f.info.at_search.as_ref().and_then(|a| a.latency_p95_ms),
@@ -51,6 +52,7 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             front,
             generations: o.generations,
             evaluations: o.evaluations,
+            topology: Some(o.topology.clone()),
             ..Default::default()
         },
         generations: o.history.clone(),

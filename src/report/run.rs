@@ -3,7 +3,8 @@
 use super::normalise::{knee_index, Normalisation, REFERENCE_POINT};
 use super::Indicators;
 pub use crate::evaluate::summary::{
-    ConstraintSlack, DeviceSummary, GenerationRecord, PartitionSummary,
+    ConstraintSlack, DeviceSummary, GenerationRecord, LinkLoad, PartitionSummary, Topology,
+    TopologyDevice, TopologyLink,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,6 +55,10 @@ pub struct RunResults {
     pub normalisation: Normalisation,
     /// Reference point of the hypervolume in normalised space.
     pub reference_point: Vec<f64>,
+    /// The scenario's device graph, for the placement diagrams (`None` in files of
+    /// older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<Topology>,
 }
 
 /// One candidate of the front.
@@ -82,6 +87,9 @@ pub struct FrontMember {
     pub partitions: Vec<PartitionSummary>,
     /// Per-device simulated load and energy (empty when not simulated).
     pub devices: Vec<DeviceSummary>,
+    /// What each used link carries: cut-tensor bytes per inference and utilisation.
+    #[serde(default)]
+    pub links: Vec<LinkLoad>,
     /// Validation accuracy after search-time training (fraction).
     pub val_accuracy: Option<f64>,
     /// Test accuracy after final training (fraction).

@@ -153,6 +153,7 @@ mod tests {
                     macs: 40000,
                     compute_ms: 0.5,
                     out_bytes: 800,
+                    layer_kinds: vec![],
                 },
                 PartitionSummary {
                     device: "hub,2".into(),
@@ -163,6 +164,7 @@ mod tests {
                     macs: 80000,
                     compute_ms: 0.25,
                     out_bytes: 4,
+                    layer_kinds: vec![],
                 },
             ],
             devices: vec![],

@@ -10,6 +10,7 @@ mod foundation;
 mod hostile;
 mod integrated;
 mod layering;
+mod report_html;
 mod search_engine;
 mod sim;
 mod sweep;
