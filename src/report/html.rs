@@ -11,13 +11,15 @@
 
 use super::compare::Comparison;
 use super::markdown::{g4, g6};
-use super::placement::{bytes, escape, placement_svg};
+use super::placement::{bytes, escape, layer_range, placement_svg};
 use super::plot::objective_unit;
 use super::run::{FrontMember, Run};
 use std::fmt::Write;
 
 const STYLE: &str = r#"
-body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1250px; padding: 0 1em; color: #111; }
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1500px; padding: 0 1em; color: #111; }
+.scroll { overflow-x: auto; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 0 1.5em; }
 h1 { font-size: 1.5em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; white-space: nowrap; }
@@ -186,7 +188,7 @@ pub(crate) fn sortable_table(id: &str, columns: &[Column], rows: &[Row]) -> Stri
         }
         s.push_str("</tr>\n");
     }
-    s.push_str("</tbody></table>\n");
+    s.push_str("</tbody></table></div>\n");
     s
 }
 
@@ -299,7 +301,7 @@ fn member_detail(run: &Run, m: &FrontMember) -> String {
             vec![
                 format!("P{}", i + 1),
                 p.device.clone(),
-                format!("{}–{}", p.first_layer, p.end_layer.saturating_sub(1)),
+                layer_range(p),
                 p.layer_kinds.join(", "),
                 bytes(p.flash_bytes),
                 bytes(p.peak_sram_bytes),
@@ -504,7 +506,7 @@ pub(crate) fn report_html(run: &Run, plots: &[(String, String)]) -> String {
     for m in &r.front {
         b.push_str(&member_detail(run, m));
     }
-    b.push_str("<h2>Plots</h2>\n");
+    b.push_str("<h2>Plots</h2>\n<div class=\"plots\">\n");
     for (caption, svg) in plots {
         let _ = writeln!(
             b,
@@ -513,6 +515,7 @@ pub(crate) fn report_html(run: &Run, plots: &[(String, String)]) -> String {
             escape(caption)
         );
     }
+    b.push_str("</div>\n");
     page(
         &format!("distrinas run {} (seed {})", r.scenario, r.seed),
         &b,

@@ -85,6 +85,16 @@ pub(crate) fn bytes(n: u64) -> String {
     }
 }
 
+/// The layers of a partition, first–last inclusive (`13` for one layer).
+pub(crate) fn layer_range(p: &PartitionSummary) -> String {
+    let last = p.end_layer.saturating_sub(1);
+    if last <= p.first_layer {
+        p.first_layer.to_string()
+    } else {
+        format!("{}–{last}", p.first_layer)
+    }
+}
+
 /// Layer kinds of a partition, consecutive repeats folded (`Conv1d ×2, ReLU`), cut
 /// to fit a box line.
 fn kinds_line(kinds: &[String]) -> String {
@@ -172,13 +182,9 @@ fn body_lines(p: &Placement, d: usize) -> Vec<(Option<usize>, String)> {
         if &part.device != id {
             continue;
         }
-        let last = part.end_layer.saturating_sub(1);
-        let layers = if last <= part.first_layer {
-            format!("layer {}", part.first_layer)
-        } else {
-            format!("layers {}–{last}", part.first_layer)
-        };
-        lines.push((Some(i), format!("P{} · {layers}", i + 1)));
+        let layers = layer_range(part);
+        let noun = if layers.contains('–') { "layers" } else { "layer" };
+        lines.push((Some(i), format!("P{} · {noun} {layers}", i + 1)));
         if !part.layer_kinds.is_empty() {
             lines.push((Some(i), kinds_line(&part.layer_kinds)));
         }

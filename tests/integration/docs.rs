@@ -551,6 +551,21 @@ fn quickstart_md_commands_run() {
     );
     assert!(v["dropped"].as_u64().unwrap() > 0);
     assert!(cwd.join("runs/compare/convergence.svg").is_file());
+    assert!(cwd.join("runs/compare/compare.html").is_file());
+    // The placement diagram shown on the page is the one the run writes.
+    let shown = std::fs::read(repo("docs/img/placement-ce0a94c4619b07794.svg")).unwrap();
+    let written = std::fs::read(run_dir.join("plots/placement/ce0a94c4619b07794.svg")).unwrap();
+    assert!(shown == written, "docs/img/placement-ce0a94c4619b07794.svg is out of date");
+    assert!(run_dir.join("report.html").is_file());
+    // --placement of the slow-link replay: (160 + 7) B × 8 / 50 kb/s = 26.7 ms of every
+    // 100 ms on the ankle-hip link.
+    let slow = std::fs::read_to_string(cwd.join("slow-link.svg")).unwrap();
+    let label = slow
+        .split(">160 B per inference · ")
+        .nth(1)
+        .expect("the ankle-hip label");
+    let busy: f64 = label[..label.find(" %").unwrap()].parse().unwrap();
+    assert!((26.0..27.5).contains(&busy), "{busy}");
     // docs/adaptation.md works on this run folder
     adaptation_page(cwd, &run.results);
 }
