@@ -111,13 +111,26 @@ pub fn run(args: HvArgs) -> anyhow::Result<ExitCode> {
             args.reference.len()
         );
     }
-    let (hv, standard_error) = match args.monte_carlo {
-        Some(n) => {
-            let (v, se) = hypervolume_monte_carlo(&pts, &args.reference, n, args.seed)?;
-            (v, Some(se))
-        }
-        None => (hypervolume(&pts, &args.reference)?, None),
+    let progress = super::progress::Progress::new(
+        &format!(
+            "hv: {} points × {} objectives, {}",
+            pts.len(),
+            args.reference.len(),
+            if args.monte_carlo.is_some() {
+                "Monte Carlo"
+            } else {
+                "exact"
+            }
+        ),
+        None,
+    );
+    let value = match args.monte_carlo {
+        Some(n) => hypervolume_monte_carlo(&pts, &args.reference, n, args.seed)
+            .map(|(v, se)| (v, Some(se))),
+        None => hypervolume(&pts, &args.reference).map(|v| (v, None)),
     };
+    progress.finish();
+    let (hv, standard_error) = value?;
     let (mut ig, mut igp) = (None, None);
     if let Some(f) = &args.reference_front {
         let front = read_points(f)?;

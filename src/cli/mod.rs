@@ -6,6 +6,7 @@ mod compare;
 mod cost;
 mod hv;
 mod inspect;
+mod progress;
 mod report;
 mod search;
 mod simulate;

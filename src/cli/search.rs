@@ -159,11 +159,13 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                     .map(|(n, v)| format!("{n} {v:.4}"))
                     .collect();
                 pb.set_position(p.generation as u64 + 1);
+                let hv = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
                 let line = format!(
-                    "{} evals, front {}, HV {}{}{}",
+                    "{} evals, front {}, HV best-so-far {} (archive {}){}{}",
                     p.evaluations,
                     p.front,
-                    p.hv.map_or("n/a".to_string(), |v| format!("{v:.4}")),
+                    hv(p.hv),
+                    hv(p.archive_hv),
                     if best.is_empty() { "" } else { " | best: " },
                     best.join(", ")
                 );

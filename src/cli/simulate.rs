@@ -413,7 +413,12 @@ fn run_sweep(args: &SimulateArgs, sc: &Scenario, base: &WhatIfBase) -> anyhow::R
             seed: sim_seed(args, &record, sc),
         });
     }
-    let points = sweep(base, &candidates, &axes)?;
+    let replays =
+        candidates.len() as u64 * axes.iter().map(|a| a.values.len() as u64).product::<u64>();
+    let progress = super::progress::Progress::new("sweep replays", Some(replays));
+    let points = sweep(base, &candidates, &axes, &|| progress.inc());
+    progress.finish();
+    let points = points?;
     let result = SweepResult {
         scenario: sc.name.clone(),
         max_latency_ms: sc.app.max_latency_ms,

@@ -115,6 +115,9 @@ pub struct LiveProgress {
     /// HV of the best-so-far front, normalised to the first front this process saw
     /// (ref 1.1), so it never decreases; `None` past the exact hypervolume's work limit.
     pub hv: Option<f64>,
+    /// HV of the current archive's feasible members under the same normalisation (may
+    /// dip when truncation drops a point).
+    pub archive_hv: Option<f64>,
 }
 
 /// One member of the final front.
@@ -318,11 +321,14 @@ pub fn run_search(
                     .collect(),
                 best: best.clone(),
             };
+            let archive_hv_points = rec.archive.clone();
             history.retain(|h| h.generation < rec.generation);
             history.push(rec);
             if let Ok(s) = serde_json::to_string(&history) {
                 let _ = crate::atomic::write_atomic(&history_path, s.as_bytes());
             }
+            let hv = live_hv.of(&best, m);
+            let archive_hv = live_hv.of(&archive_hv_points, m);
             let mut mins = vec![f64::INFINITY; m];
             for b in &best {
                 for j in 0..m {
@@ -335,7 +341,8 @@ pub fn run_search(
                 evaluations: p.record.evaluations as usize,
                 best: names.iter().cloned().zip(mins).collect(),
                 front: best.len(),
-                hv: live_hv.of(&best, m),
+                hv,
+                archive_hv,
             });
         })?;
     let final_front: Vec<&Individual<Genome, Info>> = if result.best_so_far.is_empty() {

@@ -295,6 +295,7 @@ pub fn sweep(
     base: &WhatIfBase,
     candidates: &[SweepCandidate],
     axes: &[SweepAxis],
+    on_point: &(dyn Fn() + Sync),
 ) -> Result<Vec<SweepPoint>, SweepError> {
     let points = grid(axes);
     // fail fast on a value the parameter cannot take, before any simulation
@@ -317,7 +318,11 @@ pub fn sweep(
         .flat_map(|c| points.iter().map(move |p| (c, p)))
         .collect();
     jobs.par_iter()
-        .map(|(c, p)| replay_point(base, c, axes, p))
+        .map(|(c, p)| {
+            let r = replay_point(base, c, axes, p);
+            on_point();
+            r
+        })
         .collect()
 }
 

@@ -183,7 +183,11 @@ fn body_lines(p: &Placement, d: usize) -> Vec<(Option<usize>, String)> {
             continue;
         }
         let layers = layer_range(part);
-        let noun = if layers.contains('–') { "layers" } else { "layer" };
+        let noun = if layers.contains('–') {
+            "layers"
+        } else {
+            "layer"
+        };
         lines.push((Some(i), format!("P{} · {noun} {layers}", i + 1)));
         if !part.layer_kinds.is_empty() {
             lines.push((Some(i), kinds_line(&part.layer_kinds)));

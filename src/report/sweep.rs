@@ -88,6 +88,10 @@ fn sweep_plot(path: &Path, r: &SweepResult) -> Result<(), ReportError> {
             .collect()
     };
     let x = &r.axes[0].path;
+    let x_label = match crate::sim::overrides::unit_of(x) {
+        "" => x.clone(),
+        unit => format!("{x} ({unit})"),
+    };
     let panels = [
         Panel {
             y_desc: "latency p95 (ms)".into(),
@@ -111,7 +115,7 @@ fn sweep_plot(path: &Path, r: &SweepResult) -> Result<(), ReportError> {
     panels_plot(
         path,
         &format!("{}: what-if sweep of {x}", r.scenario),
-        x,
+        &x_label,
         r.log,
         &panels,
     )

@@ -26,6 +26,29 @@ pub struct WhatIfTarget<'a> {
     pub workload: &'a mut Workload,
 }
 
+/// Unit of the parameter at a `--set` path (`""` when unknown), for axis labels:
+/// the device and link field tables' units, `ms`, `Hz` or `count` for the workload.
+pub fn unit_of(path: &str) -> &'static str {
+    use crate::scenario::{DeviceProfile, LinkProfile};
+    let field = path.rsplit('.').next().unwrap_or("");
+    let table = if path.starts_with("devices.") {
+        DeviceProfile::FIELDS
+    } else if path.starts_with("links.") {
+        LinkProfile::FIELDS
+    } else {
+        return match field {
+            "period_ms" | "jitter_ms" => "ms",
+            "rate_hz" => "Hz",
+            "requests" => "count",
+            _ => "",
+        };
+    };
+    table
+        .iter()
+        .find(|f| f.name == field)
+        .map_or("", |f| f.unit)
+}
+
 /// Splits `PATH=VALUE` and parses the value as a number.
 pub fn parse_set(spec: &str) -> Result<(&str, f64), SimError> {
     let (path, value) = spec
@@ -170,6 +193,18 @@ fn set_network(network: &mut Network, path: &str, num: f64) -> Result<(), String
 mod tests {
     use super::*;
     use crate::network::tests::{device, link};
+
+    /// Axis labels of sweeps name the unit the scenario reference gives each field.
+    #[test]
+    fn units_of_set_paths() {
+        assert_eq!(unit_of("devices.hub.mac_per_s"), "MAC/s");
+        assert_eq!(unit_of("devices.hub.battery_mj"), "mJ");
+        assert_eq!(unit_of("links.a-b.bandwidth_bps"), "bit/s");
+        assert_eq!(unit_of("links.a-b.latency_ms"), "ms");
+        assert_eq!(unit_of("workload.arrivals.period_ms"), "ms");
+        assert_eq!(unit_of("workload.arrivals.rate_hz"), "Hz");
+        assert_eq!(unit_of("devices.hub.nonsense"), "");
+    }
 
     #[test]
     fn sets_device_and_link_fields_and_rejects_bad_paths() {

@@ -555,7 +555,10 @@ fn quickstart_md_commands_run() {
     // The placement diagram shown on the page is the one the run writes.
     let shown = std::fs::read(repo("docs/img/placement-ce0a94c4619b07794.svg")).unwrap();
     let written = std::fs::read(run_dir.join("plots/placement/ce0a94c4619b07794.svg")).unwrap();
-    assert!(shown == written, "docs/img/placement-ce0a94c4619b07794.svg is out of date");
+    assert!(
+        shown == written,
+        "docs/img/placement-ce0a94c4619b07794.svg is out of date"
+    );
     assert!(run_dir.join("report.html").is_file());
     // --placement of the slow-link replay: (160 + 7) B × 8 / 50 kb/s = 26.7 ms of every
     // 100 ms on the ankle-hip link.

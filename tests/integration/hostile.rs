@@ -141,3 +141,33 @@ fn bad_input_files_get_located_errors() {
         );
     }
 }
+
+/// `hv` on 2,000 points in 10 objectives: the exact computation refuses after its work
+/// limit (several seconds) instead of hanging, and off a terminal it says every 2 s
+/// that it is still running, so a CI log shows where the time goes.
+#[test]
+fn a_long_hv_reports_progress_then_refuses() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
+    let mut csv = String::new();
+    for _ in 0..2000 {
+        let x: Vec<f64> = (0..10).map(|_| rng.random_range(0.01..1.0)).collect();
+        let s: f64 = x.iter().sum();
+        let row: Vec<String> = x.iter().map(|v| format!("{}", v / s)).collect();
+        csv += &(row.join(",") + "\n");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.csv");
+    std::fs::write(&p, csv).unwrap();
+    let o = run(&["hv", p.to_str().unwrap(), "--ref", "1,1,1,1,1,1,1,1,1,1"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("hv: 2000 points × 10 objectives, exact: running for 2 s"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--monte-carlo"),
+        "the refusal names the way out: {err}"
+    );
+}

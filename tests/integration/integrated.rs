@@ -475,4 +475,14 @@ fn progress_is_printed_off_a_terminal() {
             .is_some_and(|l| l.starts_with("gen 3/3: 18 evals")),
         "{lines:?}"
     );
+    // both hypervolumes, labelled; the archive's feasible members lie in the region the
+    // best-so-far front dominates, so its HV can never exceed the best-so-far one
+    for l in &lines {
+        let num = |after: &str| -> f64 {
+            let t = l.split(after).nth(1).unwrap_or_else(|| panic!("{l}"));
+            t[..t.find([' ', ')']).unwrap()].parse().unwrap()
+        };
+        let (best, archive) = (num("HV best-so-far "), num("(archive "));
+        assert!(archive <= best + 1e-9, "{l}");
+    }
 }

@@ -239,7 +239,7 @@ fn report_html_renders_sorts_and_shows_placements_in_headless_chromium() {
         .collect();
     assert_eq!(
         selected,
-        [last.clone()],
+        std::slice::from_ref(last),
         "only the clicked member is selected"
     );
     let shown_sections: Vec<&str> = dom
