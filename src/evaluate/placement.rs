@@ -116,39 +116,7 @@ pub fn link_loads(st: &StaticFigures, net: &Network, utilisation: Option<&[f64]>
 mod tests {
     use super::*;
     use crate::evaluate::measure::{static_figures, PartitionFigures};
-    use crate::network::{Device, Link};
-
-    fn dev(id: &str) -> Device {
-        Device {
-            id: id.into(),
-            profile: "p".into(),
-            flash_bytes: 1 << 20,
-            sram_bytes: 1 << 18,
-            mac_per_s: 1e8,
-            layer_overhead_us: 0.0,
-            active_mw: 1.0,
-            idle_mw: 0.0,
-            tx_mw: 1.0,
-            rx_mw: 1.0,
-            battery_mj: None,
-            cores: 1,
-            energy_budget_mj: None,
-        }
-    }
-
-    fn link(a: usize, b: usize) -> Link {
-        Link {
-            a,
-            b,
-            profile: "l".into(),
-            bandwidth_bps: 1e6,
-            latency_ms: 1.0,
-            mtu_bytes: 100,
-            header_bytes: 10,
-            loss: 0.0,
-            medium: None,
-        }
-    }
+    use crate::network::tests::{device, link};
 
     fn part(device: usize, out_bytes: u64) -> PartitionFigures {
         PartitionFigures {
@@ -170,8 +138,8 @@ mod tests {
     #[test]
     fn loads_sum_every_message_over_its_route() {
         let net = Network::new(
-            vec![dev("s"), dev("r"), dev("h"), dev("k")],
-            vec![link(0, 1), link(1, 2), link(2, 3)],
+            vec![device("s"), device("r"), device("h"), device("k")],
+            vec![link(0, 1, 1e6, 1.0), link(1, 2, 1e6, 1.0), link(2, 3, 1e6, 1.0)],
             vec![],
         );
         let st = static_figures(vec![part(2, 40), part(1, 10)], 600, &net, 0, 0);

@@ -99,7 +99,7 @@ fn search_end_to_end_writes_every_output() {
     // it (a deleted plot included), and again on a second call.
     let outputs = |out: &Path| -> Vec<(String, Vec<u8>)> {
         let mut files = Vec::new();
-        for sub in ["", "plots"] {
+        for sub in ["", "plots", "plots/placement"] {
             for e in std::fs::read_dir(out.join(sub)).unwrap() {
                 let p = e.unwrap().path();
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
@@ -110,6 +110,7 @@ fn search_end_to_end_writes_every_output() {
                         "history.json",
                         "history.csv",
                         "report.md",
+                        "report.html",
                         "run.json",
                     ]
                     .contains(&name.as_str());
