@@ -8,6 +8,7 @@ pub use run::load_splits;
 pub use store::WeightStore;
 pub use training::{train_candidate, TrainFigures};
 pub mod adapt;
+pub mod failures;
 pub mod measure;
 pub mod objectives;
 pub mod pipeline;

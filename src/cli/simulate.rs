@@ -5,6 +5,7 @@ use super::adapt::load_policy;
 use anyhow::{bail, Context};
 use clap::Args;
 use distrinas::evaluate::adapt::{run_deployment, DeployMember, Outcome, PolicyOutcome};
+use distrinas::evaluate::failures::{single_device_failures, FailureCase};
 use distrinas::evaluate::sweep::{sweep, SweepAxis, SweepCandidate, SweepResult, WhatIfBase};
 use distrinas::evaluate::whatif::{compare, replay, ComparisonRow, SearchRecord};
 use distrinas::network::Network;
@@ -45,6 +46,10 @@ pub struct SimulateArgs {
     /// Write a CSV of every request event to this file.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Also replay the candidate once per device of the scenario with that device down
+    /// for the whole horizon, and print one row per case (`--json`: `failure_cases`).
+    #[arg(long, value_enum, value_name = "CASES", conflicts_with_all = ["policy", "sweep"])]
+    pub failures: Option<FailureCases>,
     /// Write the candidate's placement diagram (SVG: partitions on devices, bytes and
     /// utilisation on links, idle devices and unused links grey) to this file.
     #[arg(long, value_name = "FILE.svg", conflicts_with_all = ["policy", "sweep"])]
@@ -70,6 +75,13 @@ pub struct SimulateArgs {
     /// Exponential service times (mean = the computed time) instead of fixed ones.
     #[arg(long)]
     pub exponential_service: bool,
+}
+
+/// Failure cases of `--failures`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailureCases {
+    /// Every single-device failure.
+    Single,
 }
 
 /// The candidate file of `--candidate`: the file itself, or the knee candidate of a
@@ -295,6 +307,15 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {}", path.display());
         }
     }
+    let failure_cases = match args.failures {
+        Some(FailureCases::Single) => Some(
+            single_device_failures(
+                &candidate, network, sc.dtype, source, sink, &workload, &whatifs, &config,
+            )
+            .with_context(|| format!("candidate {}", cand_path.display()))?,
+        ),
+        None => None,
+    };
     let rows = record.as_ref().map(|r| compare(&r.figures, &out.figures));
     if args.json {
         let mut v = serde_json::to_value(report)?;
@@ -310,6 +331,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             _ => serde_json::Value::Null,
         };
         v["comparison"] = comparison;
+        if let Some(cases) = &failure_cases {
+            v["failure_cases"] = serde_json::to_value(&cases[1..])?;
+        }
         println!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -382,7 +406,43 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             SearchRecord::path_for(&cand_path).display()
         ),
     }
+    if let Some(cases) = &failure_cases {
+        print_failure_cases(cases);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--failures` table: the nominal replay, then one row per case.
+fn print_failure_cases(cases: &[FailureCase]) {
+    println!(
+        "
+failure cases (the device down for the whole horizon; same seed and workload)"
+    );
+    println!(
+        "{:<16} {:>10} {:>12} {:>12}  note",
+        "down", "completed", "p95 ms", "mJ/inference"
+    );
+    for (i, c) in cases.iter().enumerate() {
+        let down = if i == 0 {
+            "(none)".to_string()
+        } else {
+            c.down.join("+")
+        };
+        let opt = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |v| format!("{v:.d$}"));
+        let row = format!(
+            "{:<16} {:>9.1}% {:>12} {:>12}  {}",
+            down,
+            100.0 * c.completed_fraction,
+            opt(c.latency_p95_ms, 3),
+            opt(c.energy_mj_per_inference, 4),
+            if c.simulated {
+                ""
+            } else {
+                "not used by the candidate: as nominal"
+            }
+        );
+        println!("{}", row.trim_end());
+    }
 }
 
 /// The simulation seed of a replay: `--seed`, else the search's, else the scenario's.

@@ -139,7 +139,11 @@ mod tests {
     fn loads_sum_every_message_over_its_route() {
         let net = Network::new(
             vec![device("s"), device("r"), device("h"), device("k")],
-            vec![link(0, 1, 1e6, 1.0), link(1, 2, 1e6, 1.0), link(2, 3, 1e6, 1.0)],
+            vec![
+                link(0, 1, 1e6, 1.0),
+                link(1, 2, 1e6, 1.0),
+                link(2, 3, 1e6, 1.0),
+            ],
             vec![],
         );
         let st = static_figures(vec![part(2, 40), part(1, 10)], 600, &net, 0, 0);

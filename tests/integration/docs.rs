@@ -892,3 +892,56 @@ fn scenario_field_tables_are_generated_from_the_code() {
         }
     }
 }
+
+/// docs/robustness.md: the commands run, and the figures the page quotes hold.
+#[test]
+fn robustness_md_commands_run() {
+    let dir = scratch();
+    let outs = run_page("docs/robustness.md", dir.path());
+    assert_eq!(outs.len(), 3);
+    // the row of device `id` in a --failures table: (completed %, note)
+    let row = |text: &str, id: &str| -> (String, bool) {
+        let start = text.find("failure cases").expect("the failure table");
+        let line = text[start..]
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("no row {id} in {text}"));
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[1].to_string(), line.contains("as nominal"))
+    };
+    let whole = stdout(&outs[0].1);
+    assert_eq!(row(&whole, "cam"), ("0.0%".into(), false));
+    assert_eq!(
+        row(&whole, "h1"),
+        ("100.0%".into(), false),
+        "rerouted over h2"
+    );
+    assert_eq!(row(&whole, "h2"), ("100.0%".into(), true));
+    assert_eq!(row(&whole, "gw"), ("0.0%".into(), false));
+    let pipeline = stdout(&outs[1].1);
+    for id in ["cam", "h1", "h2", "gw"] {
+        assert_eq!(row(&pipeline, id), ("0.0%".into(), false), "{id}");
+    }
+    let v: Value = serde_json::from_str(stdout(&outs[2].1).trim()).unwrap();
+    let cases = v["failure_cases"].as_array().unwrap();
+    let got: Vec<(String, f64, bool)> = cases
+        .iter()
+        .map(|c| {
+            (
+                c["down"][0].as_str().unwrap().to_string(),
+                c["completed_fraction"].as_f64().unwrap(),
+                c["simulated"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("cam".to_string(), 0.0, true),
+            ("h1".to_string(), 0.0, true),
+            ("h2".to_string(), 1.0, false),
+            ("gw".to_string(), 0.0, true),
+        ]
+    );
+    assert!(cases[0]["latency_p95_ms"].is_null());
+}
