@@ -1,49 +1,66 @@
-//! Failure cases of a candidate: the same replay as `simulate`, with one device down
-//! for the whole horizon (`simulate --failures single`, `docs/robustness.md`).
+//! Failure cases of a candidate: the same simulation with devices down for the whole
+//! horizon, for the scenario's failure model (`failures:`, the `Availability` and
+//! `ExpectedLatencyUnderFailure` objectives) and for `simulate --failures single`
+//! (`docs/robustness.md`).
 //!
 //! A device that runs no partition, is neither source nor sink and lies on none of the
 //! candidate's nominal routes changes nothing when it fails (it sends nothing, so it
 //! takes no airtime from a shared medium, and the energy per inference counts compute
-//! and radio only): its case is the nominal replay, not simulated again.
+//! and radio only): its case is the nominal one, not simulated again.
 
-use super::measure::static_figures;
+use super::measure::{static_figures, StaticFigures};
+use super::objectives::{SimFigures, SIM_PENALTY};
 use super::run::partition_costs;
-use super::whatif::{replay, WhatIfError};
+use super::simulation::simulate_candidate;
+use super::whatif::WhatIfError;
 use crate::network::Network;
 use crate::partition::Candidate;
-use crate::scenario::DType;
-use crate::sim::{Change, SimConfig, SimWorkload, WhatIf};
+use crate::scenario::{DType, Failures};
+use crate::sim::{Change, SimConfig, SimError, SimWorkload, WhatIf};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The outcome of one failure case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FailureCase {
     /// Ids of the devices down for the whole horizon (empty: no failure).
     pub down: Vec<String>,
+    /// Probability of the case under the scenario's failure model (`None` for the
+    /// cases of `simulate --failures single`, which has no model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
     /// Requests completed / requests generated.
     pub completed_fraction: f64,
+    /// Requests completed within `app.max_latency_ms` / requests generated.
+    #[serde(default)]
+    pub on_time_fraction: f64,
     /// 95th-percentile latency of the completed requests, ms (`None`: none completed).
     pub latency_p95_ms: Option<f64>,
     /// Inference energy per completed request, mJ (`None`: none completed).
     pub energy_mj_per_inference: Option<f64>,
-    /// `false` when the case equals the nominal replay without simulating it (the
-    /// device is not used by the candidate).
+    /// `false` when the case equals the nominal one without simulating it (no device
+    /// down is used by the candidate).
     pub simulated: bool,
 }
 
-/// Devices the candidate uses: its partitions' devices, the source, the sink and every
-/// device on the nominal routes of its messages (flags by device index).
-pub fn used_devices(
-    candidate: &Candidate,
-    network: &Network,
-    dtype: DType,
-    source: usize,
-    sink: usize,
-) -> Result<Vec<bool>, WhatIfError> {
-    let costs = partition_costs(candidate, network, dtype).map_err(WhatIfError::Candidate)?;
-    let st = static_figures(costs.partitions, costs.input_bytes, network, source, sink);
-    let mut used = vec![false; network.devices().len()];
+/// A candidate's figures under the scenario's failure model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Robustness {
+    /// Σ over the cases of probability × on-time fraction (the cases not simulated
+    /// count as completing nothing, so this is a lower bound).
+    pub availability: f64,
+    /// Σ over the cases of probability × p95 latency / Σ of their probabilities, a
+    /// case that completes nothing counting `app.max_latency_ms` (else the
+    /// simulation penalty), ms.
+    pub expected_latency_ms: f64,
+    /// Every case, the no-failure one first.
+    pub cases: Vec<FailureCase>,
+}
+
+/// Devices the candidate uses (flags by device index): its partitions' devices, the
+/// source, the sink and every device on the nominal routes of its messages.
+pub fn used_devices(st: &StaticFigures, n: usize, source: usize, sink: usize) -> Vec<bool> {
+    let mut used = vec![false; n];
     used[source] = true;
     used[sink] = true;
     for p in &st.partitions {
@@ -53,13 +70,142 @@ pub fn used_devices(
         used[h.from] = true;
         used[h.to] = true;
     }
-    Ok(used)
+    used
+}
+
+/// The cases of a failure model with their probabilities (devices fail
+/// independently): the no-failure case first, then the model's `cases`, or every
+/// single failure of a listed device. Device ids are resolved against `net` (the
+/// scenario was validated).
+pub fn model_cases(f: &Failures, net: &Network) -> Vec<(Vec<usize>, f64)> {
+    let listed: Vec<(usize, f64)> = f
+        .devices
+        .iter()
+        .filter_map(|d| net.device_index(&d.id).map(|i| (i, d.probability())))
+        .collect();
+    let prob = |down: &[usize]| -> f64 {
+        listed
+            .iter()
+            .map(|&(i, p)| if down.contains(&i) { p } else { 1.0 - p })
+            .product()
+    };
+    let mut sets: Vec<Vec<usize>> = vec![Vec::new()];
+    match &f.cases {
+        Some(cases) => {
+            for c in cases {
+                let mut set: Vec<usize> = c.iter().filter_map(|id| net.device_index(id)).collect();
+                set.sort_unstable();
+                set.dedup();
+                if !sets.contains(&set) {
+                    sets.push(set);
+                }
+            }
+        }
+        None => sets.extend(listed.iter().map(|&(i, _)| vec![i])),
+    }
+    sets.into_iter()
+        .map(|s| {
+            let p = prob(&s);
+            (s, p)
+        })
+        .collect()
+}
+
+/// A case's figures from condensed simulation figures.
+fn case_of(down: Vec<String>, f: &SimFigures, simulated: bool) -> FailureCase {
+    let requests = f.requests.max(1) as f64;
+    let ok = f.completed > 0;
+    FailureCase {
+        down,
+        probability: None,
+        completed_fraction: f.completed as f64 / requests,
+        on_time_fraction: f.completed.saturating_sub(f.deadline_misses) as f64 / requests,
+        latency_p95_ms: ok.then_some(f.latency_p95_ms),
+        energy_mj_per_inference: ok.then_some(f.energy_mj_per_inference),
+        simulated,
+    }
+}
+
+/// Runs `sets` (device indices down from time 0; the empty set is the nominal case,
+/// whose figures are `nominal`) for the candidate of static figures `st`. Cases run
+/// in parallel; the result is the same on any number of threads.
+#[allow(clippy::too_many_arguments)]
+pub fn run_cases(
+    st: &StaticFigures,
+    network: &Network,
+    source: usize,
+    sink: usize,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+    nominal: &SimFigures,
+    sets: &[Vec<usize>],
+) -> Result<Vec<FailureCase>, SimError> {
+    let used = used_devices(st, network.devices().len(), source, sink);
+    let ids = |set: &[usize]| -> Vec<String> {
+        set.iter()
+            .map(|&d| network.devices()[d].id.clone())
+            .collect()
+    };
+    sets.par_iter()
+        .map(|set| {
+            if !set.iter().any(|&d| used[d]) {
+                return Ok(case_of(ids(set), nominal, set.is_empty()));
+            }
+            let mut ev: Vec<WhatIf> = set
+                .iter()
+                .map(|&d| WhatIf {
+                    at_ns: 0,
+                    change: Change::DeviceDown(d),
+                })
+                .collect();
+            ev.extend_from_slice(events);
+            let f = simulate_candidate(st, network, source, sink, workload, &ev, config)?;
+            Ok(case_of(ids(set), &f, true))
+        })
+        .collect()
+}
+
+/// The candidate's [`Robustness`] under the failure model `cases` (from
+/// [`model_cases`]).
+#[allow(clippy::too_many_arguments)]
+pub fn robustness(
+    st: &StaticFigures,
+    network: &Network,
+    source: usize,
+    sink: usize,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+    nominal: &SimFigures,
+    cases: &[(Vec<usize>, f64)],
+) -> Result<Robustness, SimError> {
+    let sets: Vec<Vec<usize>> = cases.iter().map(|c| c.0.clone()).collect();
+    let mut out = run_cases(
+        st, network, source, sink, workload, events, config, nominal, &sets,
+    )?;
+    let failed_latency = config.max_latency_ms.unwrap_or(SIM_PENALTY);
+    let (mut avail, mut lat, mut mass) = (0.0, 0.0, 0.0);
+    for (c, (_, p)) in out.iter_mut().zip(cases) {
+        c.probability = Some(*p);
+        avail += p * c.on_time_fraction;
+        lat += p * c.latency_p95_ms.unwrap_or(failed_latency);
+        mass += p;
+    }
+    Ok(Robustness {
+        availability: avail,
+        expected_latency_ms: if mass > 0.0 {
+            lat / mass
+        } else {
+            failed_latency
+        },
+        cases: out,
+    })
 }
 
 /// The nominal case, then one case per device of `network` (in its order) with that
-/// device down from time 0, each replayed with `events` and `config` (every case on
-/// the same seed, so they differ only by the failure). Cases run in parallel; the
-/// result is the same on any number of threads.
+/// device down from time 0 (`simulate --failures single`), each replayed with
+/// `events` and `config` on the same seed, so they differ only by the failure.
 #[allow(clippy::too_many_arguments)]
 pub fn single_device_failures(
     candidate: &Candidate,
@@ -71,52 +217,14 @@ pub fn single_device_failures(
     events: &[WhatIf],
     config: &SimConfig,
 ) -> Result<Vec<FailureCase>, WhatIfError> {
-    let used = used_devices(candidate, network, dtype, source, sink)?;
-    let case = |down: Option<usize>| -> Result<FailureCase, WhatIfError> {
-        let mut ev = events.to_vec();
-        if let Some(d) = down {
-            ev.insert(
-                0,
-                WhatIf {
-                    at_ns: 0,
-                    change: Change::DeviceDown(d),
-                },
-            );
-        }
-        let r = replay(
-            candidate, network, dtype, source, sink, workload, &ev, config,
-        )?;
-        Ok(FailureCase {
-            down: down
-                .map(|d| vec![network.devices()[d].id.clone()])
-                .unwrap_or_default(),
-            completed_fraction: if r.report.requests == 0 {
-                0.0
-            } else {
-                r.report.completed as f64 / r.report.requests as f64
-            },
-            latency_p95_ms: r.figures.latency_p95_ms,
-            energy_mj_per_inference: r.figures.energy_mj_per_inference,
-            simulated: true,
-        })
-    };
-    let nominal = case(None)?;
-    let mut cases: Vec<FailureCase> = (0..network.devices().len())
-        .into_par_iter()
-        .map(|d| {
-            if used[d] {
-                case(Some(d))
-            } else {
-                Ok(FailureCase {
-                    down: vec![network.devices()[d].id.clone()],
-                    simulated: false,
-                    ..nominal.clone()
-                })
-            }
-        })
-        .collect::<Result<_, _>>()?;
-    cases.insert(0, nominal);
-    Ok(cases)
+    let costs = partition_costs(candidate, network, dtype).map_err(WhatIfError::Candidate)?;
+    let st = static_figures(costs.partitions, costs.input_bytes, network, source, sink);
+    let nominal = simulate_candidate(&st, network, source, sink, workload, events, config)?;
+    let mut sets = vec![Vec::new()];
+    sets.extend((0..network.devices().len()).map(|d| vec![d]));
+    Ok(run_cases(
+        &st, network, source, sink, workload, events, config, &nominal, &sets,
+    )?)
 }
 
 #[cfg(test)]
@@ -131,9 +239,8 @@ mod tests {
     /// on `s` and sends its 2-byte output to `t`: one 22-byte packet (20-byte header)
     /// per hop. By hand: via r1, 2 × (176 bit / 1 Mb/s + 1 ms) = 2.352 ms; via r2
     /// (when r1 is down), 2 × (176 bit / 100 kb/s + 2 ms) = 7.52 ms.
-    #[test]
-    fn a_dead_relay_is_routed_around_and_an_unused_device_changes_nothing() {
-        let net = Network::new(
+    fn diamond() -> Network {
+        Network::new(
             vec![
                 device("s"),
                 device("r1"),
@@ -149,10 +256,18 @@ mod tests {
                 link(3, 4, 1e6, 1.0),
             ],
             vec![],
-        );
-        let c: Candidate = crate::ronfmt::options()
+        )
+    }
+
+    fn whole_on_source() -> Candidate {
+        crate::ronfmt::options()
             .from_str(r#"(arch: (input: [8, 1], layers: [Flatten, Dense(units: 2)]), cuts: [], map: ["s"])"#)
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_dead_relay_is_routed_around_and_an_unused_device_changes_nothing() {
+        let (net, c) = (diamond(), whole_on_source());
         let w = SimWorkload::periodic(100_000_000, 20);
         let cfg = SimConfig::default();
         let cases = single_device_failures(&c, &net, DType::Int8, 0, 3, &w, &[], &cfg).unwrap();
@@ -175,7 +290,8 @@ mod tests {
                 at_ns: 0,
                 change: Change::DeviceDown(d),
             }];
-            let r = replay(&c, &net, DType::Int8, 0, 3, &w, &ev, &cfg).unwrap();
+            let r = crate::evaluate::whatif::replay(&c, &net, DType::Int8, 0, 3, &w, &ev, &cfg)
+                .unwrap();
             assert_eq!(r.figures.latency_p95_ms, cases[0].latency_p95_ms);
             assert_eq!(
                 r.figures.energy_mj_per_inference,
@@ -188,5 +304,91 @@ mod tests {
             assert_eq!(cases[i].completed_fraction, 0.0);
             assert_eq!(cases[i].latency_p95_ms, None);
         }
+    }
+
+    /// The diamond again, with r1 down 10 % of the time and the sink t 5 %. By hand
+    /// (independent failures, at most one at a time): P(none) = 0.9 × 0.95 = 0.855,
+    /// P(r1) = 0.1 × 0.95 = 0.095, P(t) = 0.9 × 0.05 = 0.045 (both down, 0.005, is
+    /// not simulated and counts as nothing completed). With a 10 ms deadline both
+    /// r1 cases are on time: availability = 0.855 + 0.095 = 0.95; the expected p95 is
+    /// (0.855 × 2.37216 + 0.095 × 7.54016 + 0.045 × 10) / 0.995 ms (t down: nothing
+    /// completes, counted at the deadline). With a 5 ms deadline the rerouted requests
+    /// are late: availability 0.855.
+    #[test]
+    fn availability_and_expected_latency_by_hand() {
+        let net = diamond();
+        let c = whole_on_source();
+        let w = SimWorkload::periodic(100_000_000, 20);
+        let model: Failures = crate::ronfmt::options()
+            .from_str(r#"(devices: [(id: "r1", p_down: 0.1), (id: "t", p_down: 0.05)])"#)
+            .unwrap();
+        let cases = model_cases(&model, &net);
+        let sets: Vec<&[usize]> = cases.iter().map(|c| c.0.as_slice()).collect();
+        assert_eq!(sets, [&[][..], &[1], &[3]]);
+        for (got, want) in cases.iter().map(|c| c.1).zip([0.855, 0.095, 0.045]) {
+            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        }
+        let rob = |deadline: f64| {
+            let cfg = SimConfig {
+                max_latency_ms: Some(deadline),
+                ..SimConfig::default()
+            };
+            let costs = partition_costs(&c, &net, DType::Int8).unwrap();
+            let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 3);
+            let nominal = simulate_candidate(&st, &net, 0, 3, &w, &[], &cfg).unwrap();
+            robustness(&st, &net, 0, 3, &w, &[], &cfg, &nominal, &cases).unwrap()
+        };
+        let r = rob(10.0);
+        assert!((r.availability - 0.95).abs() < 1e-12, "{}", r.availability);
+        let want = (0.855 * 2.37216 + 0.095 * 7.54016 + 0.045 * 10.0) / 0.995;
+        assert!(
+            (r.expected_latency_ms - want).abs() < 1e-9,
+            "{}",
+            r.expected_latency_ms
+        );
+        assert_eq!(r.cases[1].probability, Some(0.095));
+        let r = rob(5.0);
+        assert!((r.availability - 0.855).abs() < 1e-12, "{}", r.availability);
+        assert_eq!(r.cases[1].completed_fraction, 1.0);
+        assert_eq!(r.cases[1].on_time_fraction, 0.0);
+    }
+
+    /// A two-device chain a → b, a partition on each: down 10 % and 20 % of the time.
+    /// Explicit cases a, b and both: by hand P = 0.1 × 0.8 = 0.08, 0.9 × 0.2 = 0.18,
+    /// 0.1 × 0.2 = 0.02, and 0.72 for none: they sum to 1, and only the no-failure case
+    /// completes, so the availability is 0.72. MTBF 99 h with MTTR 1 h is down 1 %.
+    #[test]
+    fn a_chain_is_available_only_when_both_devices_are_up() {
+        let net = Network::new(
+            vec![device("a"), device("b")],
+            vec![link(0, 1, 1e6, 1.0)],
+            vec![],
+        );
+        let c: Candidate = crate::ronfmt::options()
+            .from_str(r#"(arch: (input: [8, 1], layers: [Flatten, Dense(units: 4), Dense(units: 2)]), cuts: [2], map: ["a", "b"])"#)
+            .unwrap();
+        let model: Failures = crate::ronfmt::options()
+            .from_str(r#"(devices: [(id: "a", p_down: 0.1), (id: "b", mtbf_h: 4.0, mttr_h: 1.0)], cases: [["a"], ["b"], ["b", "a"]])"#)
+            .unwrap();
+        let cases = model_cases(&model, &net);
+        let probs: Vec<f64> = cases.iter().map(|c| c.1).collect();
+        for (got, want) in probs.iter().zip([0.72, 0.08, 0.18, 0.02]) {
+            assert!((got - want).abs() < 1e-12, "{probs:?}");
+        }
+        assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let w = SimWorkload::periodic(100_000_000, 10);
+        let cfg = SimConfig::default();
+        let costs = partition_costs(&c, &net, DType::Int8).unwrap();
+        let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 1);
+        let nominal = simulate_candidate(&st, &net, 0, 1, &w, &[], &cfg).unwrap();
+        let r = robustness(&st, &net, 0, 1, &w, &[], &cfg, &nominal, &cases).unwrap();
+        assert!((r.availability - 0.72).abs() < 1e-12, "{}", r.availability);
+        let down = crate::scenario::DeviceFailure {
+            id: "x".into(),
+            p_down: None,
+            mtbf_h: Some(99.0),
+            mttr_h: Some(1.0),
+        };
+        assert!((down.probability() - 0.01).abs() < 1e-15);
     }
 }

@@ -42,6 +42,8 @@ pub struct SimFigures {
     pub devices: Vec<DeviceFigures>,
     /// Busy fraction of each link over the horizon, in the network's link order.
     pub link_utilisation: Vec<f64>,
+    /// Figures under the scenario's failure model (`None`: the scenario has none).
+    pub robustness: Option<super::failures::Robustness>,
 }
 
 /// Simulated figures of one device for a candidate.
@@ -95,6 +97,12 @@ pub fn objective_value(o: Objective, f: &Figures) -> f64 {
             Some(s) => -s.lifetime_s.unwrap_or(LIFETIME_CAP_S).min(LIFETIME_CAP_S),
             None => 0.0,
         },
+        Objective::Availability => -sim
+            .and_then(|s| s.robustness.as_ref())
+            .map_or(0.0, |r| r.availability),
+        Objective::ExpectedLatencyUnderFailure => sim
+            .and_then(|s| s.robustness.as_ref())
+            .map_or(SIM_PENALTY, |r| r.expected_latency_ms),
     }
 }
 
@@ -112,6 +120,8 @@ pub fn objective_name(o: Objective) -> &'static str {
         Objective::TotalFlash => "TotalFlash",
         Objective::MaxSram => "MaxSram",
         Objective::Lifetime => "Lifetime",
+        Objective::Availability => "Availability",
+        Objective::ExpectedLatencyUnderFailure => "ExpectedLatencyUnderFailure",
     }
 }
 
@@ -162,6 +172,7 @@ mod tests {
             link_bytes: 1640,
             devices: vec![],
             link_utilisation: vec![],
+            robustness: None,
         }));
         f.val_loss = Some(0.5);
         f.val_accuracy = Some(0.75);

@@ -276,7 +276,7 @@ impl Context {
             max_latency_ms: self.scenario.app.max_latency_ms,
             ..SimConfig::default()
         };
-        let sim = match simulate_candidate(
+        let sim = simulate_candidate(
             &st,
             &self.network,
             self.source,
@@ -284,7 +284,25 @@ impl Context {
             &self.workload,
             &self.events,
             &cfg,
-        ) {
+        )
+        .and_then(|mut f| {
+            if let Some(model) = &self.scenario.failures {
+                let cases = super::failures::model_cases(model, &self.network);
+                f.robustness = Some(super::failures::robustness(
+                    &st,
+                    &self.network,
+                    self.source,
+                    self.sink,
+                    &self.workload,
+                    &self.events,
+                    &cfg,
+                    &f,
+                    &cases,
+                )?);
+            }
+            Ok(f)
+        });
+        let sim = match sim {
             Ok(s) => s,
             Err(e) => {
                 let note = Some(format!("simulation: {e}"));

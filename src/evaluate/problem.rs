@@ -71,6 +71,9 @@ pub struct Info {
     /// What each link carries (absent in checkpoints of older versions).
     #[serde(default)]
     pub links: Vec<LinkLoad>,
+    /// Cases of the scenario's failure model (empty without one).
+    #[serde(default)]
+    pub failure_cases: Vec<super::failures::FailureCase>,
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
     /// Epochs of search-time training and layers inherited from the parent.
@@ -187,6 +190,13 @@ impl CandidateProblem {
                 })
                 .collect(),
             partitions: super::placement::partition_summaries(c, &e.figures.statics, net),
+            failure_cases: e
+                .figures
+                .sim
+                .as_ref()
+                .and_then(|s| s.robustness.as_ref())
+                .map(|r| r.cases.clone())
+                .unwrap_or_default(),
             links: super::placement::link_loads(
                 &e.figures.statics,
                 net,

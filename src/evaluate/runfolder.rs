@@ -175,6 +175,11 @@ impl Fingerprint {
                 )),
             ),
         ]);
+        if let Some(f) = &s.failures {
+            // only when present, so run folders of scenarios without one keep their
+            // fingerprint
+            sections.push(("failures".into(), digest_of(f)));
+        }
         Ok(Fingerprint { sections })
     }
 

@@ -143,6 +143,7 @@ pub fn condense(
                 r.links.get(&id).map_or(0.0, |x| x.utilisation)
             })
             .collect(),
+        robustness: None,
     }
 }
 

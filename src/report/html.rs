@@ -10,7 +10,7 @@
 //! data-script-errors>`.
 
 use super::compare::Comparison;
-use super::markdown::{g4, g6};
+use super::markdown::{failure_rows, g4, g6, FAILURE_HEAD};
 use super::placement::{bytes, escape, layer_range, placement_svg};
 use super::plot::objective_unit;
 use super::run::{FrontMember, Run};
@@ -344,6 +344,10 @@ fn member_detail(run: &Run, m: &FrontMember) -> String {
             &["link", "payload bytes per inference", "busy"],
             &rows,
         ));
+    }
+    if !m.failure_cases.is_empty() {
+        s.push_str("<h4>Failure cases</h4>\n");
+        s.push_str(&plain_table(&FAILURE_HEAD, &failure_rows(m)));
     }
     if !m.constraints.is_empty() {
         s.push_str("<h4>Constraint slack</h4>\n");

@@ -42,6 +42,37 @@ fn opt(v: Option<f64>) -> String {
     v.map(g4).unwrap_or_else(|| "–".into())
 }
 
+/// Columns of a member's failure-case table.
+pub(crate) const FAILURE_HEAD: [&str; 6] = [
+    "devices down",
+    "probability",
+    "completed",
+    "on time",
+    "p95 ms",
+    "mJ/inference",
+];
+
+/// Rows of a member's failure-case table (`FAILURE_HEAD` columns).
+pub(crate) fn failure_rows(m: &super::run::FrontMember) -> Vec<Vec<String>> {
+    m.failure_cases
+        .iter()
+        .map(|c| {
+            vec![
+                if c.down.is_empty() {
+                    "none".to_string()
+                } else {
+                    c.down.join(" + ")
+                },
+                opt(c.probability),
+                format!("{:.1} %", 100.0 * c.completed_fraction),
+                format!("{:.1} %", 100.0 * c.on_time_fraction),
+                opt(c.latency_p95_ms),
+                opt(c.energy_mj_per_inference),
+            ]
+        })
+        .collect()
+}
+
 /// The Markdown summary of `run`.
 pub(crate) fn report_md(run: &Run) -> String {
     let r = &run.results;
@@ -100,6 +131,23 @@ pub(crate) fn report_md(run: &Run) -> String {
         row.push(opt(m.val_accuracy));
         row.push(opt(m.test_accuracy));
         let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+
+    if r.front.iter().any(|m| !m.failure_cases.is_empty()) {
+        let _ = writeln!(
+            s,
+            "\n## Failure cases\n\nEach member simulated with the devices of each case of the \
+             scenario's `failures:` down for the whole horizon (`docs/robustness.md`).\n"
+        );
+        for m in &r.front {
+            let _ = writeln!(s, "`{}`:\n", m.id);
+            let _ = writeln!(s, "| {} |", FAILURE_HEAD.join(" | "));
+            let _ = writeln!(s, "|{}", "---|".repeat(FAILURE_HEAD.len()));
+            for row in failure_rows(m) {
+                let _ = writeln!(s, "| {} |", row.join(" | "));
+            }
+            s.push('\n');
+        }
     }
 
     if let Some(k) = r.knee() {

@@ -31,6 +31,7 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             partitions: f.info.partitions.clone(),
             devices: f.info.devices.clone(),
             links: f.info.links.clone(),
+            failure_cases: f.info.failure_cases.clone(),
             val_accuracy: f.val_accuracy,
             test_accuracy: f.test_accuracy,
             latency_p95_ms: f.info.at_search.as_ref().and_then(|a| a.latency_p95_ms),

@@ -291,6 +291,8 @@ pub(crate) fn objective_unit(name: &str) -> &'static str {
         "ExchangedBytes" | "TotalFlash" | "MaxSram" => "bytes",
         "Hops" => "count",
         "Lifetime" => "−s, negated",
+        "Availability" => "−fraction, negated",
+        "ExpectedLatencyUnderFailure" => "ms",
         _ => "",
     }
 }

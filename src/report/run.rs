@@ -2,6 +2,7 @@
 
 use super::normalise::{knee_index, Normalisation, REFERENCE_POINT};
 use super::Indicators;
+pub use crate::evaluate::failures::FailureCase;
 pub use crate::evaluate::summary::{
     ConstraintSlack, DeviceSummary, GenerationRecord, LinkLoad, PartitionSummary, Topology,
     TopologyDevice, TopologyLink,
@@ -90,6 +91,10 @@ pub struct FrontMember {
     /// What each used link carries: cut-tensor bytes per inference and utilisation.
     #[serde(default)]
     pub links: Vec<LinkLoad>,
+    /// The scenario's failure cases (`failures:`), the no-failure case first: devices
+    /// down, probability, completed and on-time fractions, p95 latency, energy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failure_cases: Vec<FailureCase>,
     /// Validation accuracy after search-time training (fraction).
     pub val_accuracy: Option<f64>,
     /// Test accuracy after final training (fraction).

@@ -41,6 +41,52 @@ pub struct Scenario {
     /// What-if events applied during simulation.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Failure model: how likely devices are to be down, and which failure cases every
+    /// candidate is simulated under (`docs/robustness.md`). Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<Failures>,
+}
+
+/// The failure model of a scenario (`failures:`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failures {
+    /// Devices that may be down (the others never are), each independently.
+    pub devices: Vec<DeviceFailure>,
+    /// Cases to simulate, each the ids of the devices down together for the whole
+    /// horizon. Default: every single failure of a listed device. The case with no
+    /// failure is always simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Vec<Vec<String>>>,
+}
+
+/// How likely one device is to be down: `p_down`, or `mtbf_h` with `mttr_h`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceFailure {
+    /// Device id.
+    pub id: String,
+    /// Probability that the device is down at a random instant, in [0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_down: Option<f64>,
+    /// Mean time between failures, hours (with `mttr_h`: `p_down = mttr / (mtbf + mttr)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf_h: Option<f64>,
+    /// Mean time to repair, hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr_h: Option<f64>,
+}
+
+impl DeviceFailure {
+    /// Probability that the device is down: `p_down`, else the steady-state
+    /// unavailability `mttr / (mtbf + mttr)` of an alternating renewal process, else 0.
+    pub fn probability(&self) -> f64 {
+        match (self.p_down, self.mtbf_h, self.mttr_h) {
+            (Some(p), _, _) => p,
+            (None, Some(f), Some(r)) if f + r > 0.0 => r / (f + r),
+            _ => 0.0,
+        }
+    }
 }
 
 /// Kind of dataset file.
@@ -301,7 +347,7 @@ pub enum Algorithm {
     Aging,
 }
 
-/// An objective (all minimised; `Lifetime` is negated).
+/// An objective (all minimised; `Lifetime` and `Availability` are negated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Objective {
     ValLoss,
@@ -315,6 +361,11 @@ pub enum Objective {
     TotalFlash,
     MaxSram,
     Lifetime,
+    /// Minus the expected fraction of requests completed within the deadline, over the
+    /// scenario's failure cases weighted by their probability (needs `failures:`).
+    Availability,
+    /// Expected p95 latency over the failure cases, ms (needs `failures:`).
+    ExpectedLatencyUnderFailure,
 }
 
 /// Search settings (`search:` in the scenario).

@@ -5,7 +5,7 @@ use super::error::{Diagnostic, ScenarioError};
 use super::fields::Fields;
 use super::load::LoadedScenario;
 use super::profiles;
-use super::schema::{Arrivals, DeviceProfile, Event, LinkProfile};
+use super::schema::{Arrivals, DeviceProfile, Event, LinkProfile, Objective};
 use super::span::SpanIndex;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -401,6 +401,70 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
                 format!("search.objectives: {o:?} is listed twice"),
             );
         }
+    }
+
+    // Failure model.
+    let needs_failures = se.objectives.iter().position(|o| {
+        matches!(
+            o,
+            Objective::Availability | Objective::ExpectedLatencyUnderFailure
+        )
+    });
+    match (&s.failures, needs_failures) {
+        (None, Some(j)) => cx.err(
+            &format!("search.objectives[{j}]"),
+            format!(
+                "search.objectives: {:?} needs a failure model: add `failures: (devices: [(id: \"...\", p_down: 0.05)])`",
+                se.objectives[j]
+            ),
+        ),
+        (Some(f), _) => {
+            let mut listed = HashSet::new();
+            for (i, d) in f.devices.iter().enumerate() {
+                let p = format!("failures.devices[{i}]");
+                let what = format!("failures.devices[{i}]: ");
+                if !index.contains_key(d.id.as_str()) {
+                    cx.err(
+                        &format!("{p}.id"),
+                        format!("{what}unknown device {:?} (known: {})", d.id, known(&ids)),
+                    );
+                }
+                if !listed.insert(d.id.as_str()) {
+                    cx.err(&format!("{p}.id"), format!("{what}{:?} is listed twice", d.id));
+                }
+                match (d.p_down, d.mtbf_h, d.mttr_h) {
+                    (Some(x), None, None) => {
+                        if !(x.is_finite() && (0.0..1.0).contains(&x)) {
+                            cx.err(
+                                &format!("{p}.p_down"),
+                                format!("{what}p_down must be in [0, 1) (got {x})"),
+                            );
+                        }
+                    }
+                    (None, Some(f), Some(r)) => {
+                        cx.positive(&format!("{p}.mtbf_h"), &what, "mtbf_h", f);
+                        cx.non_negative(&format!("{p}.mttr_h"), &what, "mttr_h", r);
+                    }
+                    _ => cx.err(
+                        &p,
+                        format!("{what}expected either p_down, or both mtbf_h and mttr_h"),
+                    ),
+                }
+            }
+            for (k, case) in f.cases.iter().flatten().enumerate() {
+                for (m, id) in case.iter().enumerate() {
+                    if !listed.contains(id.as_str()) {
+                        cx.err(
+                            &format!("failures.cases[{k}][{m}]"),
+                            format!(
+                                "failures.cases[{k}]: {id:?} is not in failures.devices (a device with no failure probability is never down)"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        (None, None) => {}
     }
 
     // Events.

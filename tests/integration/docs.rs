@@ -898,7 +898,7 @@ fn scenario_field_tables_are_generated_from_the_code() {
 fn robustness_md_commands_run() {
     let dir = scratch();
     let outs = run_page("docs/robustness.md", dir.path());
-    assert_eq!(outs.len(), 3);
+    assert_eq!(outs.len(), 5);
     // the row of device `id` in a --failures table: (completed %, note)
     let row = |text: &str, id: &str| -> (String, bool) {
         let start = text.find("failure cases").expect("the failure table");
@@ -944,4 +944,56 @@ fn robustness_md_commands_run() {
         ]
     );
     assert!(cases[0]["latency_p95_ms"].is_null());
+
+    // The two searches: every member's availability, recomputed from its failure
+    // cases, is the page's hand value for where its partitions run (r1 down 20 %, r2
+    // 1 %: none 0.792, r1 0.198, r2 0.008).
+    let mut counts = Vec::new();
+    for run_dir in ["runs/sensor-relay", "runs/sensor-relay-robust"] {
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(run_dir).join("front.json")).unwrap(),
+        )
+        .unwrap();
+        let mut on = [0usize; 3]; // on r1, on r2 only, on no relay
+        for m in v["front"].as_array().unwrap() {
+            let map: Vec<&str> = m["map"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap())
+                .collect();
+            let (r1, r2) = (map.contains(&"r1"), map.contains(&"r2"));
+            let want = match (r1, r2) {
+                (false, false) => 0.998,
+                (false, true) => 0.990,
+                (true, false) => 0.800,
+                (true, true) => 0.792,
+            };
+            on[if r1 {
+                0
+            } else if r2 {
+                1
+            } else {
+                2
+            }] += 1;
+            let cases = m["failure_cases"].as_array().unwrap();
+            assert_eq!(cases.len(), 3, "{run_dir}");
+            let got: f64 = cases
+                .iter()
+                .map(|c| {
+                    c["probability"].as_f64().unwrap() * c["on_time_fraction"].as_f64().unwrap()
+                })
+                .sum();
+            assert!((got - want).abs() < 1e-9, "{run_dir} {map:?}: {got}");
+            if let Some(a) = m["objectives"].get("Availability") {
+                assert!((a.as_f64().unwrap() + want).abs() < 1e-9, "negated");
+            }
+        }
+        counts.push(on);
+    }
+    assert_eq!(
+        counts,
+        [[7, 2, 2], [5, 0, 2]],
+        "the page's table of the fronts"
+    );
 }
