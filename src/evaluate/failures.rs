@@ -126,81 +126,90 @@ fn case_of(down: Vec<String>, f: &SimFigures, simulated: bool) -> FailureCase {
     }
 }
 
-/// Runs `sets` (device indices down from time 0; the empty set is the nominal case,
-/// whose figures are `nominal`) for the candidate of static figures `st`. Cases run
-/// in parallel; the result is the same on any number of threads.
-#[allow(clippy::too_many_arguments)]
-pub fn run_cases(
-    st: &StaticFigures,
-    network: &Network,
-    source: usize,
-    sink: usize,
-    workload: &SimWorkload,
-    events: &[WhatIf],
-    config: &SimConfig,
-    nominal: &SimFigures,
-    sets: &[Vec<usize>],
-) -> Result<Vec<FailureCase>, SimError> {
-    let used = used_devices(st, network.devices().len(), source, sink);
-    let ids = |set: &[usize]| -> Vec<String> {
-        set.iter()
-            .map(|&d| network.devices()[d].id.clone())
-            .collect()
-    };
-    sets.par_iter()
-        .map(|set| {
-            if !set.iter().any(|&d| used[d]) {
-                return Ok(case_of(ids(set), nominal, set.is_empty()));
-            }
-            let mut ev: Vec<WhatIf> = set
-                .iter()
-                .map(|&d| WhatIf {
-                    at_ns: 0,
-                    change: Change::DeviceDown(d),
-                })
-                .collect();
-            ev.extend_from_slice(events);
-            let f = simulate_candidate(st, network, source, sink, workload, &ev, config)?;
-            Ok(case_of(ids(set), &f, true))
-        })
-        .collect()
+/// What every failure case of one candidate shares: its static figures and the
+/// simulation setting (network, source, sink, workload, events, configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseSetting<'a> {
+    pub st: &'a StaticFigures,
+    pub network: &'a Network,
+    pub source: usize,
+    pub sink: usize,
+    pub workload: &'a SimWorkload,
+    pub events: &'a [WhatIf],
+    pub config: &'a SimConfig,
 }
 
-/// The candidate's [`Robustness`] under the failure model `cases` (from
-/// [`model_cases`]).
-#[allow(clippy::too_many_arguments)]
-pub fn robustness(
-    st: &StaticFigures,
-    network: &Network,
-    source: usize,
-    sink: usize,
-    workload: &SimWorkload,
-    events: &[WhatIf],
-    config: &SimConfig,
-    nominal: &SimFigures,
-    cases: &[(Vec<usize>, f64)],
-) -> Result<Robustness, SimError> {
-    let sets: Vec<Vec<usize>> = cases.iter().map(|c| c.0.clone()).collect();
-    let mut out = run_cases(
-        st, network, source, sink, workload, events, config, nominal, &sets,
-    )?;
-    let failed_latency = config.max_latency_ms.unwrap_or(SIM_PENALTY);
-    let (mut avail, mut lat, mut mass) = (0.0, 0.0, 0.0);
-    for (c, (_, p)) in out.iter_mut().zip(cases) {
-        c.probability = Some(*p);
-        avail += p * c.on_time_fraction;
-        lat += p * c.latency_p95_ms.unwrap_or(failed_latency);
-        mass += p;
+impl CaseSetting<'_> {
+    /// The candidate simulated with the devices of `down` down from time 0.
+    pub fn simulate(&self, down: &[usize]) -> Result<SimFigures, SimError> {
+        let mut ev: Vec<WhatIf> = down
+            .iter()
+            .map(|&d| WhatIf {
+                at_ns: 0,
+                change: Change::DeviceDown(d),
+            })
+            .collect();
+        ev.extend_from_slice(self.events);
+        simulate_candidate(
+            self.st,
+            self.network,
+            self.source,
+            self.sink,
+            self.workload,
+            &ev,
+            self.config,
+        )
     }
-    Ok(Robustness {
-        availability: avail,
-        expected_latency_ms: if mass > 0.0 {
-            lat / mass
-        } else {
-            failed_latency
-        },
-        cases: out,
-    })
+
+    /// Runs `sets` (device indices down from time 0; the empty set is the nominal
+    /// case, whose figures are `nominal`). Cases run in parallel; the result is the
+    /// same on any number of threads.
+    pub fn run_cases(
+        &self,
+        nominal: &SimFigures,
+        sets: &[Vec<usize>],
+    ) -> Result<Vec<FailureCase>, SimError> {
+        let devices = self.network.devices();
+        let used = used_devices(self.st, devices.len(), self.source, self.sink);
+        let ids =
+            |set: &[usize]| -> Vec<String> { set.iter().map(|&d| devices[d].id.clone()).collect() };
+        sets.par_iter()
+            .map(|set| {
+                if !set.iter().any(|&d| used[d]) {
+                    return Ok(case_of(ids(set), nominal, set.is_empty()));
+                }
+                Ok(case_of(ids(set), &self.simulate(set)?, true))
+            })
+            .collect()
+    }
+
+    /// The candidate's [`Robustness`] under the failure model `cases` (from
+    /// [`model_cases`]).
+    pub fn robustness(
+        &self,
+        nominal: &SimFigures,
+        cases: &[(Vec<usize>, f64)],
+    ) -> Result<Robustness, SimError> {
+        let sets: Vec<Vec<usize>> = cases.iter().map(|c| c.0.clone()).collect();
+        let mut out = self.run_cases(nominal, &sets)?;
+        let failed_latency = self.config.max_latency_ms.unwrap_or(SIM_PENALTY);
+        let (mut avail, mut lat, mut mass) = (0.0, 0.0, 0.0);
+        for (c, (_, p)) in out.iter_mut().zip(cases) {
+            c.probability = Some(*p);
+            avail += p * c.on_time_fraction;
+            lat += p * c.latency_p95_ms.unwrap_or(failed_latency);
+            mass += p;
+        }
+        Ok(Robustness {
+            availability: avail,
+            expected_latency_ms: if mass > 0.0 {
+                lat / mass
+            } else {
+                failed_latency
+            },
+            cases: out,
+        })
+    }
 }
 
 /// The nominal case, then one case per device of `network` (in its order) with that
@@ -219,12 +228,19 @@ pub fn single_device_failures(
 ) -> Result<Vec<FailureCase>, WhatIfError> {
     let costs = partition_costs(candidate, network, dtype).map_err(WhatIfError::Candidate)?;
     let st = static_figures(costs.partitions, costs.input_bytes, network, source, sink);
-    let nominal = simulate_candidate(&st, network, source, sink, workload, events, config)?;
+    let setting = CaseSetting {
+        st: &st,
+        network,
+        source,
+        sink,
+        workload,
+        events,
+        config,
+    };
+    let nominal = setting.simulate(&[])?;
     let mut sets = vec![Vec::new()];
     sets.extend((0..network.devices().len()).map(|d| vec![d]));
-    Ok(run_cases(
-        &st, network, source, sink, workload, events, config, &nominal, &sets,
-    )?)
+    Ok(setting.run_cases(&nominal, &sets)?)
 }
 
 #[cfg(test)]
@@ -335,8 +351,17 @@ mod tests {
             };
             let costs = partition_costs(&c, &net, DType::Int8).unwrap();
             let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 3);
-            let nominal = simulate_candidate(&st, &net, 0, 3, &w, &[], &cfg).unwrap();
-            robustness(&st, &net, 0, 3, &w, &[], &cfg, &nominal, &cases).unwrap()
+            let setting = CaseSetting {
+                st: &st,
+                network: &net,
+                source: 0,
+                sink: 3,
+                workload: &w,
+                events: &[],
+                config: &cfg,
+            };
+            let nominal = setting.simulate(&[]).unwrap();
+            setting.robustness(&nominal, &cases).unwrap()
         };
         let r = rob(10.0);
         assert!((r.availability - 0.95).abs() < 1e-12, "{}", r.availability);
@@ -380,8 +405,18 @@ mod tests {
         let cfg = SimConfig::default();
         let costs = partition_costs(&c, &net, DType::Int8).unwrap();
         let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 1);
-        let nominal = simulate_candidate(&st, &net, 0, 1, &w, &[], &cfg).unwrap();
-        let r = robustness(&st, &net, 0, 1, &w, &[], &cfg, &nominal, &cases).unwrap();
+        let setting = CaseSetting {
+            st: &st,
+            network: &net,
+            source: 0,
+            sink: 1,
+            workload: &w,
+            events: &[],
+            config: &cfg,
+        };
+        let r = setting
+            .robustness(&setting.simulate(&[]).unwrap(), &cases)
+            .unwrap();
         assert!((r.availability - 0.72).abs() < 1e-12, "{}", r.availability);
         let down = crate::scenario::DeviceFailure {
             id: "x".into(),

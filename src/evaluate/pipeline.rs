@@ -7,7 +7,6 @@ use super::measure::{
     StaticFigures,
 };
 use super::objectives::{objective_value, Figures, SimFigures, SIM_PENALTY};
-use super::simulation::simulate_candidate;
 use super::store::WeightStore;
 use super::training::{train_candidate, TrainFigures};
 use crate::network::Network;
@@ -276,29 +275,19 @@ impl Context {
             max_latency_ms: self.scenario.app.max_latency_ms,
             ..SimConfig::default()
         };
-        let sim = simulate_candidate(
-            &st,
-            &self.network,
-            self.source,
-            self.sink,
-            &self.workload,
-            &self.events,
-            &cfg,
-        )
-        .and_then(|mut f| {
+        let setting = super::failures::CaseSetting {
+            st: &st,
+            network: &self.network,
+            source: self.source,
+            sink: self.sink,
+            workload: &self.workload,
+            events: &self.events,
+            config: &cfg,
+        };
+        let sim = setting.simulate(&[]).and_then(|mut f| {
             if let Some(model) = &self.scenario.failures {
                 let cases = super::failures::model_cases(model, &self.network);
-                f.robustness = Some(super::failures::robustness(
-                    &st,
-                    &self.network,
-                    self.source,
-                    self.sink,
-                    &self.workload,
-                    &self.events,
-                    &cfg,
-                    &f,
-                    &cases,
-                )?);
+                f.robustness = Some(setting.robustness(&f, &cases)?);
             }
             Ok(f)
         });

@@ -729,7 +729,7 @@ fn objectives_md_names_every_objective_and_constraint() {
         .map(|l| l.trim().trim_end_matches(','))
         .filter(|l| !l.is_empty() && !l.starts_with("//"))
         .collect();
-    assert_eq!(variants.len(), 11, "{variants:?}");
+    assert_eq!(variants.len(), 13, "{variants:?}");
     for v in &variants {
         assert!(
             md.contains(&format!("| `{v}` |")),

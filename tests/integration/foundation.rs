@@ -635,6 +635,14 @@ fn every_ron_example_in_scenarios_doc_parses() {
                 .from_str(b)
                 .unwrap_or_else(|e| panic!("{e}\n{b}"));
             assert_eq!(v.len(), 5);
+        } else if let Some(rest) = head.strip_prefix("failures:") {
+            let f: distrinas::scenario::Failures = distrinas::scenario::ron_options()
+                .from_str(rest.trim().trim_end_matches(','))
+                .unwrap_or_else(|e| panic!("{e}\n{b}"));
+            // by hand: p_down 0.2; MTTR / (MTBF + MTTR) = 10 / 1000
+            let p: Vec<f64> = f.devices.iter().map(|d| d.probability()).collect();
+            assert_eq!(p, [0.2, 0.01]);
+            assert_eq!(f.cases.map(|c| c.len()), Some(3));
         } else {
             panic!("unrecognised ron block:\n{b}");
         }
