@@ -57,43 +57,97 @@ pub struct Robustness {
     pub cases: Vec<FailureCase>,
 }
 
-/// Devices the candidate uses (flags by device index): its partitions' devices, the
-/// source, the sink and every device on the nominal routes of its messages.
-pub fn used_devices(st: &StaticFigures, n: usize, source: usize, sink: usize) -> Vec<bool> {
-    let mut used = vec![false; n];
-    used[source] = true;
-    used[sink] = true;
-    for p in &st.partitions {
-        used[p.device] = true;
-    }
-    for h in st.transfers.iter().flat_map(|t| &t.hops) {
-        used[h.from] = true;
-        used[h.to] = true;
-    }
-    used
+/// Something down in a failure case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Down {
+    /// A device (index).
+    Device(usize),
+    /// A link (index).
+    Link(usize),
 }
 
-/// The cases of a failure model with their probabilities (devices fail
+/// What the candidate uses: its partitions' devices, the source, the sink and every
+/// device and link on the nominal routes of its messages (flags by index).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Usage {
+    pub devices: Vec<bool>,
+    pub links: Vec<bool>,
+}
+
+impl Usage {
+    /// The usage of the candidate of static figures `st` on `net`.
+    pub fn of(st: &StaticFigures, net: &Network, source: usize, sink: usize) -> Usage {
+        let mut devices = vec![false; net.devices().len()];
+        let mut links = vec![false; net.links().len()];
+        devices[source] = true;
+        devices[sink] = true;
+        for p in &st.partitions {
+            devices[p.device] = true;
+        }
+        for h in st.transfers.iter().flat_map(|t| &t.hops) {
+            devices[h.from] = true;
+            devices[h.to] = true;
+            links[h.link] = true;
+        }
+        Usage { devices, links }
+    }
+
+    /// `true` when `d` is used (a failure of it can change the outcome).
+    pub fn uses(&self, d: Down) -> bool {
+        match d {
+            Down::Device(i) => self.devices[i],
+            Down::Link(l) => self.links[l],
+        }
+    }
+}
+
+/// Id of what is down: the device's id, or the link's `"a-b"`.
+pub fn down_id(net: &Network, d: Down) -> String {
+    match d {
+        Down::Device(i) => net.devices()[i].id.clone(),
+        Down::Link(l) => super::placement::link_id(net, l),
+    }
+}
+
+/// The cases of a failure model with their probabilities (devices and links fail
 /// independently): the no-failure case first, then the model's `cases`, or every
-/// single failure of a listed device. Device ids are resolved against `net` (the
-/// scenario was validated).
-pub fn model_cases(f: &Failures, net: &Network) -> Vec<(Vec<usize>, f64)> {
-    let listed: Vec<(usize, f64)> = f
+/// single failure of a listed device or link. Ids are resolved against `net` (the
+/// scenario was validated; a link is `"a-b"` in either order).
+pub fn model_cases(f: &Failures, net: &Network) -> Vec<(Vec<Down>, f64)> {
+    let link = |a: &str, b: &str| -> Option<usize> {
+        net.link_between(net.device_index(a)?, net.device_index(b)?)
+    };
+    let mut listed: Vec<(Down, f64)> = f
         .devices
         .iter()
-        .filter_map(|d| net.device_index(&d.id).map(|i| (i, d.probability())))
+        .filter_map(|d| {
+            net.device_index(&d.id)
+                .map(|i| (Down::Device(i), d.probability()))
+        })
         .collect();
-    let prob = |down: &[usize]| -> f64 {
+    listed.extend(
+        f.links
+            .iter()
+            .filter_map(|l| link(&l.a, &l.b).map(|i| (Down::Link(i), l.probability()))),
+    );
+    let resolve = |name: &str| -> Option<Down> {
+        if let Some(i) = net.device_index(name) {
+            return Some(Down::Device(i));
+        }
+        let (a, b) = name.split_once('-')?;
+        link(a, b).map(Down::Link)
+    };
+    let prob = |down: &[Down]| -> f64 {
         listed
             .iter()
-            .map(|&(i, p)| if down.contains(&i) { p } else { 1.0 - p })
+            .map(|&(d, p)| if down.contains(&d) { p } else { 1.0 - p })
             .product()
     };
-    let mut sets: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut sets: Vec<Vec<Down>> = vec![Vec::new()];
     match &f.cases {
         Some(cases) => {
             for c in cases {
-                let mut set: Vec<usize> = c.iter().filter_map(|id| net.device_index(id)).collect();
+                let mut set: Vec<Down> = c.iter().filter_map(|id| resolve(id)).collect();
                 set.sort_unstable();
                 set.dedup();
                 if !sets.contains(&set) {
@@ -101,7 +155,7 @@ pub fn model_cases(f: &Failures, net: &Network) -> Vec<(Vec<usize>, f64)> {
                 }
             }
         }
-        None => sets.extend(listed.iter().map(|&(i, _)| vec![i])),
+        None => sets.extend(listed.iter().map(|&(d, _)| vec![d])),
     }
     sets.into_iter()
         .map(|s| {
@@ -140,13 +194,16 @@ pub struct CaseSetting<'a> {
 }
 
 impl CaseSetting<'_> {
-    /// The candidate simulated with the devices of `down` down from time 0.
-    pub fn simulate(&self, down: &[usize]) -> Result<SimFigures, SimError> {
+    /// The candidate simulated with `down` down from time 0.
+    pub fn simulate(&self, down: &[Down]) -> Result<SimFigures, SimError> {
         let mut ev: Vec<WhatIf> = down
             .iter()
             .map(|&d| WhatIf {
                 at_ns: 0,
-                change: Change::DeviceDown(d),
+                change: match d {
+                    Down::Device(i) => Change::DeviceDown(i),
+                    Down::Link(l) => Change::LinkDown(l),
+                },
             })
             .collect();
         ev.extend_from_slice(self.events);
@@ -161,21 +218,21 @@ impl CaseSetting<'_> {
         )
     }
 
-    /// Runs `sets` (device indices down from time 0; the empty set is the nominal
-    /// case, whose figures are `nominal`). Cases run in parallel; the result is the
-    /// same on any number of threads.
+    /// Runs `sets` (what is down from time 0; the empty set is the nominal case,
+    /// whose figures are `nominal`). Cases run in parallel; the result is the same on
+    /// any number of threads.
     pub fn run_cases(
         &self,
         nominal: &SimFigures,
-        sets: &[Vec<usize>],
+        sets: &[Vec<Down>],
     ) -> Result<Vec<FailureCase>, SimError> {
-        let devices = self.network.devices();
-        let used = used_devices(self.st, devices.len(), self.source, self.sink);
-        let ids =
-            |set: &[usize]| -> Vec<String> { set.iter().map(|&d| devices[d].id.clone()).collect() };
+        let usage = Usage::of(self.st, self.network, self.source, self.sink);
+        let ids = |set: &[Down]| -> Vec<String> {
+            set.iter().map(|&d| down_id(self.network, d)).collect()
+        };
         sets.par_iter()
             .map(|set| {
-                if !set.iter().any(|&d| used[d]) {
+                if !set.iter().any(|&d| usage.uses(d)) {
                     return Ok(case_of(ids(set), nominal, set.is_empty()));
                 }
                 Ok(case_of(ids(set), &self.simulate(set)?, true))
@@ -188,9 +245,9 @@ impl CaseSetting<'_> {
     pub fn robustness(
         &self,
         nominal: &SimFigures,
-        cases: &[(Vec<usize>, f64)],
+        cases: &[(Vec<Down>, f64)],
     ) -> Result<Robustness, SimError> {
-        let sets: Vec<Vec<usize>> = cases.iter().map(|c| c.0.clone()).collect();
+        let sets: Vec<Vec<Down>> = cases.iter().map(|c| c.0.clone()).collect();
         let mut out = self.run_cases(nominal, &sets)?;
         let failed_latency = self.config.max_latency_ms.unwrap_or(SIM_PENALTY);
         let (mut avail, mut lat, mut mass) = (0.0, 0.0, 0.0);
@@ -239,7 +296,7 @@ pub fn single_device_failures(
     };
     let nominal = setting.simulate(&[])?;
     let mut sets = vec![Vec::new()];
-    sets.extend((0..network.devices().len()).map(|d| vec![d]));
+    sets.extend((0..network.devices().len()).map(|d| vec![Down::Device(d)]));
     Ok(setting.run_cases(&nominal, &sets)?)
 }
 
@@ -339,8 +396,8 @@ mod tests {
             .from_str(r#"(devices: [(id: "r1", p_down: 0.1), (id: "t", p_down: 0.05)])"#)
             .unwrap();
         let cases = model_cases(&model, &net);
-        let sets: Vec<&[usize]> = cases.iter().map(|c| c.0.as_slice()).collect();
-        assert_eq!(sets, [&[][..], &[1], &[3]]);
+        let sets: Vec<&[Down]> = cases.iter().map(|c| c.0.as_slice()).collect();
+        assert_eq!(sets, [&[][..], &[Down::Device(1)], &[Down::Device(3)]]);
         for (got, want) in cases.iter().map(|c| c.1).zip([0.855, 0.095, 0.045]) {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
@@ -425,5 +482,47 @@ mod tests {
             mttr_h: Some(1.0),
         };
         assert!((down.probability() - 0.01).abs() < 1e-15);
+    }
+
+    /// A link failure: the diamond's r1-t link down 10 % of the time, named `t-r1` in
+    /// an explicit case. By hand: P(none) = 0.9, P(link) = 0.1; with the link down the
+    /// output goes s → r2 → t (7.54016 ms), still on time, so the availability is
+    /// 1 and the expected p95 is 0.9 × 2.37216 + 0.1 × 7.54016 = 2.888960 ms.
+    #[test]
+    fn a_dead_link_is_routed_around() {
+        let net = diamond();
+        let c = whole_on_source();
+        let w = SimWorkload::periodic(100_000_000, 20);
+        let model: Failures = crate::ronfmt::options()
+            .from_str(r#"(links: [(a: "r1", b: "t", p_down: 0.1)], cases: [["t-r1"]])"#)
+            .unwrap();
+        let cases = model_cases(&model, &net);
+        assert_eq!(cases[1].0, [Down::Link(1)]);
+        assert!((cases[0].1 - 0.9).abs() < 1e-12 && (cases[1].1 - 0.1).abs() < 1e-12);
+        let cfg = SimConfig {
+            max_latency_ms: Some(10.0),
+            ..SimConfig::default()
+        };
+        let costs = partition_costs(&c, &net, DType::Int8).unwrap();
+        let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 3);
+        let setting = CaseSetting {
+            st: &st,
+            network: &net,
+            source: 0,
+            sink: 3,
+            workload: &w,
+            events: &[],
+            config: &cfg,
+        };
+        let r = setting
+            .robustness(&setting.simulate(&[]).unwrap(), &cases)
+            .unwrap();
+        assert_eq!(r.cases[1].down, ["r1-t"]);
+        assert!((r.availability - 1.0).abs() < 1e-12, "{}", r.availability);
+        assert!(
+            (r.expected_latency_ms - 2.888960).abs() < 1e-9,
+            "{}",
+            r.expected_latency_ms
+        );
     }
 }

@@ -52,10 +52,14 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct Failures {
     /// Devices that may be down (the others never are), each independently.
+    #[serde(default)]
     pub devices: Vec<DeviceFailure>,
-    /// Cases to simulate, each the ids of the devices down together for the whole
-    /// horizon. Default: every single failure of a listed device. The case with no
-    /// failure is always simulated.
+    /// Links that may be down, each independently of the others and of the devices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkFailure>,
+    /// Cases to simulate, each the devices (by id) and links (`"a-b"`) down together
+    /// for the whole horizon. Default: every single failure of a listed device or
+    /// link. The case with no failure is always simulated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases: Option<Vec<Vec<String>>>,
 }
@@ -77,15 +81,47 @@ pub struct DeviceFailure {
     pub mttr_h: Option<f64>,
 }
 
+/// How likely one link is to be down: `p_down`, or `mtbf_h` with `mttr_h`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkFailure {
+    /// One end (device id).
+    pub a: String,
+    /// The other end.
+    pub b: String,
+    /// Probability that the link is down at a random instant, in [0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_down: Option<f64>,
+    /// Mean time between failures, hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtbf_h: Option<f64>,
+    /// Mean time to repair, hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mttr_h: Option<f64>,
+}
+
+/// Probability of being down from `p_down`, else the steady-state unavailability
+/// `mttr / (mtbf + mttr)` of an alternating renewal process, else 0.
+fn down_probability(p_down: Option<f64>, mtbf_h: Option<f64>, mttr_h: Option<f64>) -> f64 {
+    match (p_down, mtbf_h, mttr_h) {
+        (Some(p), _, _) => p,
+        (None, Some(f), Some(r)) if f + r > 0.0 => r / (f + r),
+        _ => 0.0,
+    }
+}
+
 impl DeviceFailure {
-    /// Probability that the device is down: `p_down`, else the steady-state
-    /// unavailability `mttr / (mtbf + mttr)` of an alternating renewal process, else 0.
+    /// Probability that the device is down (see [`LinkFailure::probability`]).
     pub fn probability(&self) -> f64 {
-        match (self.p_down, self.mtbf_h, self.mttr_h) {
-            (Some(p), _, _) => p,
-            (None, Some(f), Some(r)) if f + r > 0.0 => r / (f + r),
-            _ => 0.0,
-        }
+        down_probability(self.p_down, self.mtbf_h, self.mttr_h)
+    }
+}
+
+impl LinkFailure {
+    /// Probability that the link is down: `p_down`, else the steady-state
+    /// unavailability `mttr / (mtbf + mttr)`.
+    pub fn probability(&self) -> f64 {
+        down_probability(self.p_down, self.mtbf_h, self.mttr_h)
     }
 }
 

@@ -46,6 +46,35 @@ impl Ctx<'_> {
         }
     }
 
+    /// A failure probability: `p_down` in [0, 1), or `mtbf_h` > 0 with `mttr_h` >= 0.
+    fn downtime(
+        &mut self,
+        path: &str,
+        what: &str,
+        p_down: Option<f64>,
+        mtbf_h: Option<f64>,
+        mttr_h: Option<f64>,
+    ) {
+        match (p_down, mtbf_h, mttr_h) {
+            (Some(x), None, None) => {
+                if !(x.is_finite() && (0.0..1.0).contains(&x)) {
+                    self.err(
+                        &format!("{path}.p_down"),
+                        format!("{what}p_down must be in [0, 1) (got {x})"),
+                    );
+                }
+            }
+            (None, Some(f), Some(r)) => {
+                self.positive(&format!("{path}.mtbf_h"), what, "mtbf_h", f);
+                self.non_negative(&format!("{path}.mttr_h"), what, "mttr_h", r);
+            }
+            _ => self.err(
+                path,
+                format!("{what}expected either p_down, or both mtbf_h and mttr_h"),
+            ),
+        }
+    }
+
     /// The bounds of [`super::limits::check`] (a non-finite value is reported by the
     /// sign checks).
     fn limit(&mut self, path: &str, what: &str, field: &str, x: f64) {
@@ -419,7 +448,7 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
             ),
         ),
         (Some(f), _) => {
-            let mut listed = HashSet::new();
+            let mut listed: HashSet<String> = HashSet::new();
             for (i, d) in f.devices.iter().enumerate() {
                 let p = format!("failures.devices[{i}]");
                 let what = format!("failures.devices[{i}]: ");
@@ -429,35 +458,40 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
                         format!("{what}unknown device {:?} (known: {})", d.id, known(&ids)),
                     );
                 }
-                if !listed.insert(d.id.as_str()) {
+                if !listed.insert(d.id.clone()) {
                     cx.err(&format!("{p}.id"), format!("{what}{:?} is listed twice", d.id));
                 }
-                match (d.p_down, d.mtbf_h, d.mttr_h) {
-                    (Some(x), None, None) => {
-                        if !(x.is_finite() && (0.0..1.0).contains(&x)) {
-                            cx.err(
-                                &format!("{p}.p_down"),
-                                format!("{what}p_down must be in [0, 1) (got {x})"),
-                            );
+                cx.downtime(&p, &what, d.p_down, d.mtbf_h, d.mttr_h);
+            }
+            for (i, l) in f.links.iter().enumerate() {
+                let p = format!("failures.links[{i}]");
+                let what = format!("failures.links[{i}]: ");
+                match (index.get(l.a.as_str()), index.get(l.b.as_str())) {
+                    (Some(&x), Some(&y)) if pairs.contains_key(&(x.min(y), x.max(y))) => {
+                        let (a, b) = if x <= y { (&l.a, &l.b) } else { (&l.b, &l.a) };
+                        if !listed.insert(format!("{a}-{b}")) {
+                            cx.err(&format!("{p}.b"), format!("{what}the link {a}-{b} is listed twice"));
                         }
                     }
-                    (None, Some(f), Some(r)) => {
-                        cx.positive(&format!("{p}.mtbf_h"), &what, "mtbf_h", f);
-                        cx.non_negative(&format!("{p}.mttr_h"), &what, "mttr_h", r);
-                    }
                     _ => cx.err(
-                        &p,
-                        format!("{what}expected either p_down, or both mtbf_h and mttr_h"),
+                        &format!("{p}.b"),
+                        format!("{what}no link between {:?} and {:?}", l.a, l.b),
                     ),
                 }
+                cx.downtime(&p, &what, l.p_down, l.mtbf_h, l.mttr_h);
             }
+            // a link is named `a-b` in either order
+            let named = |name: &str| -> bool {
+                listed.contains(name)
+                    || name.split_once('-').is_some_and(|(a, b)| listed.contains(&format!("{b}-{a}")))
+            };
             for (k, case) in f.cases.iter().flatten().enumerate() {
                 for (m, id) in case.iter().enumerate() {
-                    if !listed.contains(id.as_str()) {
+                    if !named(id) {
                         cx.err(
                             &format!("failures.cases[{k}][{m}]"),
                             format!(
-                                "failures.cases[{k}]: {id:?} is not in failures.devices (a device with no failure probability is never down)"
+                                "failures.cases[{k}]: {id:?} is not in failures.devices or failures.links (what has no failure probability is never down)"
                             ),
                         );
                     }

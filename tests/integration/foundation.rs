@@ -642,7 +642,8 @@ fn every_ron_example_in_scenarios_doc_parses() {
             // by hand: p_down 0.2; MTTR / (MTBF + MTTR) = 10 / 1000
             let p: Vec<f64> = f.devices.iter().map(|d| d.probability()).collect();
             assert_eq!(p, [0.2, 0.01]);
-            assert_eq!(f.cases.map(|c| c.len()), Some(3));
+            assert_eq!(f.links[0].probability(), 0.05);
+            assert_eq!(f.cases.map(|c| c.len()), Some(4));
         } else {
             panic!("unrecognised ron block:\n{b}");
         }
@@ -767,5 +768,49 @@ fn sizes_past_the_limits_are_refused_before_allocation() {
             && stderr(&o).contains("MiB to train, more than the limit of 4096 MiB"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// A bad failure model is refused at the line and column of the culprit.
+#[test]
+fn failure_model_errors_are_located() {
+    let at = "    events: [DeviceDown(device: \"b\", at_ms: 10.0)],";
+    let with = |failures: &str| format!("{at}\n    failures: {failures},");
+    assert_error(
+        at,
+        &with(r#"(devices: [(id: "x", p_down: 0.1)])"#),
+        r#"t.ron:17:31: failures.devices[0]: unknown device "x" (known: a, b, c)"#,
+    );
+    assert_error(
+        at,
+        &with(r#"(devices: [(id: "b", p_down: 1.0)])"#),
+        "t.ron:17:44: failures.devices[0]: p_down must be in [0, 1) (got 1)",
+    );
+    assert_error(
+        at,
+        &with(r#"(devices: [(id: "b", mtbf_h: 10.0)])"#),
+        "t.ron:17:26: failures.devices[0]: expected either p_down, or both mtbf_h and mttr_h",
+    );
+    assert_error(
+        at,
+        &with(r#"(links: [(a: "a", b: "c", p_down: 0.1)])"#),
+        r#"t.ron:17:36: failures.links[0]: no link between "a" and "c""#,
+    );
+    assert_error(
+        at,
+        &with(r#"(devices: [(id: "b", p_down: 0.1)], cases: [["c"]])"#),
+        r#"t.ron:17:60: failures.cases[0]: "c" is not in failures.devices or failures.links (what has no failure probability is never down)"#,
+    );
+    // a link named in either order, and Availability with a model, are fine
+    let ok = BASE.replacen(
+        at,
+        &with(r#"(links: [(a: "c", b: "b", p_down: 0.1)], cases: [["b-c"]])"#),
+        1,
+    );
+    load(&ok).unwrap();
+    assert_error(
+        "    events:",
+        "    search: (objectives: [ValLoss, Availability]),\n    events:",
+        "t.ron:16:36: search.objectives: Availability needs a failure model: add `failures: (devices: [(id: \"...\", p_down: 0.05)])`",
     );
 }
