@@ -269,5 +269,40 @@ fn deployment_week(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, engine, replay, deployment_week);
+/// The failure cases of one candidate (`simulate --failures single`, and what a search
+/// with a `failures:` model pays per candidate): the camera pipeline of
+/// `models/candidates/` on `scenarios/camera-mnist.ron`, nominal + 4 single-device
+/// cases of 50 requests each.
+fn failure_cases(c: &mut Criterion) {
+    use distrinas::evaluate::failures::single_device_failures;
+    use distrinas::partition::Candidate;
+    use distrinas::scenario::Scenario;
+    use distrinas::sim::WhatIf;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = Scenario::load(root.join("scenarios/camera-mnist.ron")).unwrap();
+    let net = Network::from_scenario(&loaded);
+    let text = std::fs::read_to_string(root.join("models/candidates/camera-pipeline.ron")).unwrap();
+    let cand: Candidate = distrinas::ronfmt::options().from_str(&text).unwrap();
+    let sc = &loaded.scenario;
+    let (src, sink) = (
+        net.device_index(&sc.source).unwrap(),
+        net.device_index(&sc.sink).unwrap(),
+    );
+    let w = SimWorkload::from_scenario(&sc.workload, &loaded.base_dir).unwrap();
+    let ev = WhatIf::from_scenario(&sc.events, &net).unwrap();
+    let cfg = SimConfig {
+        seed: sc.seed,
+        max_latency_ms: sc.app.max_latency_ms,
+        ..Default::default()
+    };
+    let run = || single_device_failures(&cand, &net, sc.dtype, src, sink, &w, &ev, &cfg).unwrap();
+    eprintln!("failure_cases: {} cases", run().len());
+    let mut g = c.benchmark_group("failure_cases");
+    g.bench_function("camera_pipeline_single_device", |b| {
+        b.iter(|| black_box(run()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, engine, replay, deployment_week, failure_cases);
 criterion_main!(benches);
