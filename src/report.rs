@@ -49,8 +49,8 @@ pub use normalise::{knee_index, non_dominated, Normalisation, REFERENCE_POINT};
 pub use outcome::{run_from_outcome, write_candidates};
 pub use placement::{placement_svg, Placement};
 pub use run::{
-    ConstraintSlack, DeviceSummary, FrontMember, GenerationRecord, HistoryRow, LinkLoad,
-    PartitionSummary, Run, RunInfo, RunResults, Topology, TopologyDevice, TopologyLink,
+    ConstraintSlack, DeviceSummary, FailureCase, FrontMember, GenerationRecord, HistoryRow,
+    LinkLoad, PartitionSummary, Run, RunInfo, RunResults, Topology, TopologyDevice, TopologyLink,
 };
 pub use sweep::{sweep_csv, write_sweep};
 pub use table::{front_csv, history_csv, parse_history_csv};

@@ -452,6 +452,14 @@ pub(crate) fn report_html(run: &Run, plots: &[(String, String)]) -> String {
             numeric: true,
         });
     }
+    let with_failures = r.front.iter().any(|m| !m.failure_cases.is_empty());
+    if with_failures {
+        columns.push(Column {
+            key: "availability".into(),
+            label: "availability".into(),
+            numeric: true,
+        });
+    }
     for (key, label, numeric) in [
         ("devices", "devices", true),
         ("map", "map", false),
@@ -478,6 +486,11 @@ pub(crate) fn report_html(run: &Run, plots: &[(String, String)]) -> String {
                     .into_iter()
                     .map(|v| Cell::number(v, g6(v))),
             );
+            if with_failures {
+                cells.push(Cell::opt(m.availability(), |v| {
+                    format!("{:.2} %", 100.0 * v)
+                }));
+            }
             cells.push(Cell::number(
                 m.partitions_count() as f64,
                 m.partitions_count().to_string(),

@@ -150,6 +150,18 @@ impl FrontMember {
         self.cuts.len() + 1
     }
 
+    /// Expected share of requests completed on time under the scenario's failure
+    /// model: Σ probability × on-time fraction over its failure cases (`None` without
+    /// a failure model).
+    pub fn availability(&self) -> Option<f64> {
+        (!self.failure_cases.is_empty()).then(|| {
+            self.failure_cases
+                .iter()
+                .map(|c| c.probability.unwrap_or(0.0) * c.on_time_fraction)
+                .sum()
+        })
+    }
+
     /// Objective values in `names` order (NaN for a missing name).
     pub fn values(&self, names: &[String]) -> Vec<f64> {
         names

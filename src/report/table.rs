@@ -28,8 +28,10 @@ fn join<T: ToString>(v: impl IntoIterator<Item = T>) -> String {
 /// per objective (search order), `params, layers, val_accuracy, test_accuracy, cuts, map`
 /// (`;`-separated), per-partition `flash_bytes, peak_sram_bytes, macs, compute_ms`
 /// (`;`-separated, one value per partition), then one `slack:<constraint>` column per
-/// constraint of the first member.
+/// constraint of the first member, and `availability` (expected on-time share under
+/// the failure model) when the run has one.
 pub fn front_csv(r: &RunResults) -> String {
+    let with_failures = r.front.iter().any(|m| !m.failure_cases.is_empty());
     let constraint_names: Vec<String> = r
         .front
         .first()
@@ -53,6 +55,9 @@ pub fn front_csv(r: &RunResults) -> String {
         .map(String::from),
     );
     header.extend(constraint_names.iter().map(|n| format!("slack:{n}")));
+    if with_failures {
+        header.push("availability".into());
+    }
     let mut out = header
         .iter()
         .map(|h| field(h))
@@ -79,6 +84,9 @@ pub fn front_csv(r: &RunResults) -> String {
         for n in &constraint_names {
             let s = m.constraints.iter().find(|c| &c.name == n).map(|c| c.slack);
             row.push(num(s));
+        }
+        if with_failures {
+            row.push(num(m.availability()));
         }
         out.push_str(&row.join(","));
         out.push('\n');
@@ -195,6 +203,30 @@ mod tests {
             "c01,true,0,0.25,12.5,3220,7,0.9,,3,\"wrist;hub,2\",1000;2000,900;1900,\
              40000;80000,0.5;0.25,3000"
         );
+    }
+
+    /// Failure cases add an `availability` column: by hand 0.72 × 1 + 0.08 × 0.5 +
+    /// 0.18 × 0 = 0.76.
+    #[test]
+    fn front_csv_adds_availability_with_a_failure_model() {
+        use crate::report::FailureCase;
+        let case = |p: f64, on_time: f64| FailureCase {
+            probability: Some(p),
+            on_time_fraction: on_time,
+            ..Default::default()
+        };
+        let mut m = member();
+        m.failure_cases = vec![case(0.72, 1.0), case(0.08, 0.5), case(0.18, 0.0)];
+        let r = RunResults {
+            objective_names: vec!["ValLoss".into(), "LatencyP95".into()],
+            front: vec![m],
+            ..Default::default()
+        };
+        let csv = front_csv(&r);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",slack:flash:wrist,availability"));
+        let last: f64 = lines[1].rsplit(',').next().unwrap().parse().unwrap();
+        assert!((last - 0.76).abs() < 1e-12, "{last}");
     }
 
     #[test]
