@@ -207,11 +207,23 @@ fn body_lines(p: &Placement, d: usize) -> Vec<(Option<usize>, String)> {
             (true, true) => "no partition: sends inputs, receives outputs",
             (true, false) => "no partition: sends the inputs",
             (false, true) => "no partition: receives the outputs",
+            (false, false) if relays(p, id) => "no partition: relays messages",
             (false, false) => "idle",
         };
         lines.push((None, what.into()));
     }
     lines
+}
+
+/// `true` when device `id` is an end of a link that carries the candidate's messages
+/// (a relay on its routes, or an end of its transfers).
+fn relays(p: &Placement, id: &str) -> bool {
+    p.topology.links.iter().any(|l| {
+        (l.a == id || l.b == id)
+            && p.links
+                .iter()
+                .any(|x| x.link == l.id && x.bytes_per_inference > 0)
+    })
 }
 
 /// The placement diagram of `p` as an SVG document.
@@ -297,7 +309,10 @@ pub fn placement_svg(p: &Placement) -> String {
     }
     let used_device = |d: usize| {
         let id = &t.devices[d].id;
-        p.partitions.iter().any(|q| &q.device == id) || *id == t.source || *id == t.sink
+        p.partitions.iter().any(|q| &q.device == id)
+            || *id == t.source
+            || *id == t.sink
+            || relays(p, id)
     };
     let load = |id: &str| p.links.iter().find(|l| l.link == id);
 
@@ -510,5 +525,58 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(escape(r#"a<b>&"c'"#), "a&lt;b&gt;&amp;&quot;c&#39;");
+    }
+
+    /// A device that only forwards the candidate's messages is in use, not idle; a
+    /// device off every route is idle (grey).
+    #[test]
+    fn relays_are_not_idle() {
+        use crate::report::{TopologyDevice, TopologyLink};
+        let dev = |id: &str| TopologyDevice {
+            id: id.into(),
+            profile: "p".into(),
+            flash_bytes: 1024,
+            sram_bytes: 1024,
+        };
+        let link = |a: &str, b: &str| TopologyLink {
+            id: format!("{a}-{b}"),
+            a: a.into(),
+            b: b.into(),
+            profile: "l".into(),
+            bandwidth_bps: 1e6,
+        };
+        let t = Topology {
+            devices: vec![dev("s"), dev("r"), dev("t"), dev("x")],
+            links: vec![link("s", "r"), link("r", "t"), link("r", "x")],
+            source: "s".into(),
+            sink: "t".into(),
+        };
+        let part = |device: &str| PartitionSummary {
+            device: device.into(),
+            end_layer: 1,
+            ..Default::default()
+        };
+        let load = |l: &str| LinkLoad {
+            link: l.into(),
+            bytes_per_inference: 8,
+            utilisation: None,
+        };
+        let svg = placement_svg(&Placement {
+            title: "t",
+            topology: &t,
+            partitions: &[part("s"), part("t")],
+            links: &[load("s-r"), load("r-t")],
+            devices: &[],
+        });
+        let group = |id: &str| {
+            let g = svg
+                .split(&format!(r#"<g id="device-{id}">"#))
+                .nth(1)
+                .unwrap();
+            g[..g.find("</g>").unwrap()].to_string()
+        };
+        assert!(group("r").contains(">no partition: relays messages<"));
+        assert!(group("r").contains(r#"fill="white""#));
+        assert!(group("x").contains(">idle<") && group("x").contains(r##"fill="#f2f2f2""##));
     }
 }
