@@ -312,6 +312,25 @@ mod tests {
     /// on `s` and sends its 2-byte output to `t`: one 22-byte packet (20-byte header)
     /// per hop. By hand: via r1, 2 × (176 bit / 1 Mb/s + 1 ms) = 2.352 ms; via r2
     /// (when r1 is down), 2 × (176 bit / 100 kb/s + 2 ms) = 7.52 ms.
+    /// The setting of a candidate with source 0, no events.
+    fn no_events<'a>(
+        st: &'a StaticFigures,
+        net: &'a Network,
+        sink: usize,
+        w: &'a SimWorkload,
+        cfg: &'a SimConfig,
+    ) -> CaseSetting<'a> {
+        CaseSetting {
+            st,
+            network: net,
+            source: 0,
+            sink,
+            workload: w,
+            events: &[],
+            config: cfg,
+        }
+    }
+
     fn diamond() -> Network {
         Network::new(
             vec![
@@ -408,15 +427,7 @@ mod tests {
             };
             let costs = partition_costs(&c, &net, DType::Int8).unwrap();
             let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 3);
-            let setting = CaseSetting {
-                st: &st,
-                network: &net,
-                source: 0,
-                sink: 3,
-                workload: &w,
-                events: &[],
-                config: &cfg,
-            };
+            let setting = no_events(&st, &net, 3, &w, &cfg);
             let nominal = setting.simulate(&[]).unwrap();
             setting.robustness(&nominal, &cases).unwrap()
         };
@@ -462,15 +473,7 @@ mod tests {
         let cfg = SimConfig::default();
         let costs = partition_costs(&c, &net, DType::Int8).unwrap();
         let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 1);
-        let setting = CaseSetting {
-            st: &st,
-            network: &net,
-            source: 0,
-            sink: 1,
-            workload: &w,
-            events: &[],
-            config: &cfg,
-        };
+        let setting = no_events(&st, &net, 1, &w, &cfg);
         let r = setting
             .robustness(&setting.simulate(&[]).unwrap(), &cases)
             .unwrap();
@@ -505,15 +508,7 @@ mod tests {
         };
         let costs = partition_costs(&c, &net, DType::Int8).unwrap();
         let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 3);
-        let setting = CaseSetting {
-            st: &st,
-            network: &net,
-            source: 0,
-            sink: 3,
-            workload: &w,
-            events: &[],
-            config: &cfg,
-        };
+        let setting = no_events(&st, &net, 3, &w, &cfg);
         let r = setting
             .robustness(&setting.simulate(&[]).unwrap(), &cases)
             .unwrap();
