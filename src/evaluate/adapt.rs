@@ -14,8 +14,6 @@
 //! The switch happens when the device that dies at `L` has `1 − α L P[i][d] / B[d]`
 //! of its battery left: one `BatteryBelow` rule.
 
-use super::measure::static_figures;
-use super::run::partition_costs;
 use super::simulation::inference_plan;
 use super::whatif::WhatIfError;
 use crate::network::Network;
@@ -53,9 +51,8 @@ impl DeployMember {
         source: usize,
         sink: usize,
     ) -> Result<Self, WhatIfError> {
-        let costs = partition_costs(candidate, network, dtype).map_err(WhatIfError::Candidate)?;
-        let weight_bytes = costs.partitions.iter().map(|p| p.flash_bytes).collect();
-        let st = static_figures(costs.partitions, costs.input_bytes, network, source, sink);
+        let st = super::whatif::candidate_statics(candidate, network, dtype, source, sink)?;
+        let weight_bytes = st.partitions.iter().map(|p| p.flash_bytes).collect();
         Ok(DeployMember {
             label: label.to_string(),
             plan: inference_plan(&st, source, sink),

@@ -8,11 +8,10 @@
 //! takes no airtime from a shared medium, and the energy per inference counts compute
 //! and radio only): its case is the nominal one, not simulated again.
 
-use super::measure::{static_figures, StaticFigures};
+use super::measure::StaticFigures;
 use super::objectives::{SimFigures, SIM_PENALTY};
-use super::run::partition_costs;
 use super::simulation::simulate_candidate;
-use super::whatif::WhatIfError;
+use super::whatif::{candidate_statics, WhatIfError};
 use crate::network::Network;
 use crate::partition::Candidate;
 use crate::scenario::{DType, Failures};
@@ -283,8 +282,7 @@ pub fn single_device_failures(
     events: &[WhatIf],
     config: &SimConfig,
 ) -> Result<Vec<FailureCase>, WhatIfError> {
-    let costs = partition_costs(candidate, network, dtype).map_err(WhatIfError::Candidate)?;
-    let st = static_figures(costs.partitions, costs.input_bytes, network, source, sink);
+    let st = candidate_statics(candidate, network, dtype, source, sink)?;
     let setting = CaseSetting {
         st: &st,
         network,
@@ -425,8 +423,7 @@ mod tests {
                 max_latency_ms: Some(deadline),
                 ..SimConfig::default()
             };
-            let costs = partition_costs(&c, &net, DType::Int8).unwrap();
-            let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 3);
+            let st = candidate_statics(&c, &net, DType::Int8, 0, 3).unwrap();
             let setting = no_events(&st, &net, 3, &w, &cfg);
             let nominal = setting.simulate(&[]).unwrap();
             setting.robustness(&nominal, &cases).unwrap()
@@ -471,8 +468,7 @@ mod tests {
         assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         let w = SimWorkload::periodic(100_000_000, 10);
         let cfg = SimConfig::default();
-        let costs = partition_costs(&c, &net, DType::Int8).unwrap();
-        let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 1);
+        let st = candidate_statics(&c, &net, DType::Int8, 0, 1).unwrap();
         let setting = no_events(&st, &net, 1, &w, &cfg);
         let r = setting
             .robustness(&setting.simulate(&[]).unwrap(), &cases)
@@ -506,8 +502,7 @@ mod tests {
             max_latency_ms: Some(10.0),
             ..SimConfig::default()
         };
-        let costs = partition_costs(&c, &net, DType::Int8).unwrap();
-        let st = static_figures(costs.partitions, costs.input_bytes, &net, 0, 3);
+        let st = candidate_statics(&c, &net, DType::Int8, 0, 3).unwrap();
         let setting = no_events(&st, &net, 3, &w, &cfg);
         let r = setting
             .robustness(&setting.simulate(&[]).unwrap(), &cases)

@@ -20,7 +20,7 @@
 //! assert_eq!(done.change_pct, Some(-25.0));
 //! ```
 
-use super::measure::static_figures;
+use super::measure::{static_figures, StaticFigures};
 use super::objectives::SimFigures;
 use super::run::partition_costs;
 use super::simulation::{condense, inference_plan};
@@ -180,6 +180,25 @@ pub struct Replay {
     pub devices: Vec<super::summary::DeviceSummary>,
 }
 
+/// The static figures of `candidate` on `network` (the pipeline's cost stage and
+/// least-latency routes from `source` to `sink`).
+pub fn candidate_statics(
+    candidate: &Candidate,
+    network: &Network,
+    dtype: DType,
+    source: usize,
+    sink: usize,
+) -> Result<StaticFigures, WhatIfError> {
+    let costs = partition_costs(candidate, network, dtype).map_err(WhatIfError::Candidate)?;
+    Ok(static_figures(
+        costs.partitions,
+        costs.input_bytes,
+        network,
+        source,
+        sink,
+    ))
+}
+
 /// Replays `candidate` on `network` (its current state, e.g. after `--set`
 /// overrides, is the initial state) with `workload` and `events`, through the search's
 /// own stages: partition costs, least-latency routes, simulation.
@@ -194,8 +213,7 @@ pub fn replay(
     events: &[WhatIf],
     config: &SimConfig,
 ) -> Result<Replay, WhatIfError> {
-    let costs = partition_costs(candidate, network, dtype).map_err(WhatIfError::Candidate)?;
-    let st = static_figures(costs.partitions, costs.input_bytes, network, source, sink);
+    let st = candidate_statics(candidate, network, dtype, source, sink)?;
     let plan = inference_plan(&st, source, sink);
     let (report, trace) = sim::simulate_traced(&plan, network, workload, events, config)?;
     let condensed = condense(&report, &st, network, source, sink);
