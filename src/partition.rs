@@ -10,7 +10,7 @@ mod costs;
 pub mod space;
 
 pub use budget::{check_budgets, BudgetViolation, Resource};
-pub use costs::{costs, costs_on, layer_time_ns, PartitionCost, PartitionCosts};
+pub use costs::{costs, costs_on, layer_time_ns, PartitionCost, PartitionCosts, Standby};
 
 use crate::arch::{Arch, ShapeError};
 use crate::network::Network;
@@ -22,6 +22,9 @@ use thiserror::Error;
 ///
 /// A cut at `i` means layers `0..i` run in one partition and `i..` in the next;
 /// `map[p]` is the device id of partition `p` (`map.len() == cuts.len() + 1`).
+/// `standby` is empty, or gives each partition its standby device (`None`: none): a
+/// device that holds a replica of the partition's weights and runs it while the
+/// partition's own device is down (`docs/robustness.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Candidate {
@@ -31,6 +34,9 @@ pub struct Candidate {
     pub cuts: Vec<usize>,
     /// One device id per partition.
     pub map: Vec<String>,
+    /// Standby device id of each partition (empty: no standby anywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standby: Vec<Option<String>>,
 }
 
 /// Why a candidate cannot be costed.
@@ -66,6 +72,15 @@ pub enum PartitionError {
     /// A map entry names no device of the network.
     #[error("map[{partition}] = {id:?} is not a device of the scenario")]
     UnknownDevice { partition: usize, id: String },
+    /// `standby` is neither empty nor one entry per partition.
+    #[error("standby has {got} entries but the candidate has {expected} partitions (give one entry per partition, None where there is no standby, or leave standby out)")]
+    StandbyLength { expected: usize, got: usize },
+    /// A standby entry names no device of the network.
+    #[error("standby[{partition}] = {id:?} is not a device of the scenario")]
+    UnknownStandby { partition: usize, id: String },
+    /// A partition's standby is its own device.
+    #[error("standby[{partition}] = {id:?} is the device partition {partition} runs on (a standby must be another device)")]
+    StandbyOnPrimary { partition: usize, id: String },
 }
 
 impl Candidate {
@@ -98,10 +113,45 @@ impl Candidate {
             .collect()
     }
 
-    /// Full validation: shapes infer, cuts and map are valid for `network`.
+    /// Resolves the standby device ids to indices of `network`, one entry per
+    /// partition (all `None` when `standby` is empty). Checks the length, the ids and
+    /// that no standby is its partition's own device (`map` must be valid).
+    pub fn standby_indices(&self, network: &Network) -> Result<Vec<Option<usize>>, PartitionError> {
+        let n = self.partitions();
+        if self.standby.is_empty() {
+            return Ok(vec![None; n]);
+        }
+        if self.standby.len() != n {
+            return Err(PartitionError::StandbyLength {
+                expected: n,
+                got: self.standby.len(),
+            });
+        }
+        self.standby
+            .iter()
+            .enumerate()
+            .map(|(partition, s)| {
+                let Some(id) = s else { return Ok(None) };
+                let err = |e: fn(usize, String) -> PartitionError| e(partition, id.clone());
+                let d = network.device_index(id).ok_or_else(|| {
+                    err(|partition, id| PartitionError::UnknownStandby { partition, id })
+                })?;
+                if self.map.get(partition) == Some(id) {
+                    return Err(err(|partition, id| PartitionError::StandbyOnPrimary {
+                        partition,
+                        id,
+                    }));
+                }
+                Ok(Some(d))
+            })
+            .collect()
+    }
+
+    /// Full validation: shapes infer, cuts, map and standby are valid for `network`.
     pub fn validate(&self, network: &Network) -> Result<(), PartitionError> {
         self.arch.shapes()?;
-        self.device_indices(network).map(|_| ())
+        self.device_indices(network)?;
+        self.standby_indices(network).map(|_| ())
     }
 }
 
@@ -161,6 +211,7 @@ mod tests {
             .unwrap(),
             cuts,
             map: map.iter().map(|s| s.to_string()).collect(),
+            standby: Vec::new(),
         }
     }
 

@@ -15,7 +15,8 @@ pub mod workload;
 
 pub use engine::{Model, RunEnd, Scheduler, SchedulingError, Simulation, Time};
 pub use inference::{
-    simulate, simulate_deployment, simulate_traced, InferencePlan, ServiceTime, SimConfig, Stage,
+    simulate, simulate_deployment, simulate_failover, simulate_traced, InferencePlan, ServiceTime,
+    SimConfig, Stage,
 };
 pub use report::{DeviceReport, LatencySummary, LinkReport, SimReport};
 pub use trace::{trace_csv, TraceKind, TraceRecord};

@@ -39,6 +39,10 @@ pub struct CostArgs {
     /// Device id of each partition, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub map: Vec<String>,
+    /// Standby device id of each partition, comma separated, `-` for none (its replica
+    /// counts in that device's budgets).
+    #[arg(long, value_delimiter = ',')]
+    pub standby: Vec<String>,
 }
 
 pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
@@ -187,6 +191,11 @@ fn partition_report(
         arch: arch.clone(),
         cuts: args.cuts.clone(),
         map,
+        standby: args
+            .standby
+            .iter()
+            .map(|s| (s != "-").then(|| s.clone()))
+            .collect(),
     };
     let costs = partition::costs(&candidate, &network, dtype)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.arch.display()))?;
@@ -198,10 +207,14 @@ fn partition_report(
     let mut parts = Vec::new();
     for p in &costs.partitions {
         let d = &network.devices()[p.device];
+        let standby = p.standby.map(|s| network.devices()[s.device].id.as_str());
         table += &format!(
             "{:>4}  {:<10} {:<9} {:>12} {:>10} {:>10} {:>12.1} {:>10} {:>10}\n",
             p.index,
-            d.id,
+            match standby {
+                Some(s) => format!("{}|{s}", d.id),
+                None => d.id.clone(),
+            },
             format!("{}..{}", p.layers.start, p.layers.end),
             p.macs,
             p.flash_bytes,
@@ -215,7 +228,7 @@ fn partition_report(
             "macs": p.macs, "params": p.params, "flash_bytes": p.flash_bytes,
             "peak_sram_bytes": p.peak_sram_bytes, "receive_bytes": p.receive_bytes,
             "compute_ns": p.compute_ns, "input_bytes": p.input_bytes,
-            "output_bytes": p.output_bytes,
+            "output_bytes": p.output_bytes, "standby": standby,
             "flash_budget_bytes": d.flash_bytes, "sram_budget_bytes": d.sram_bytes,
         }));
     }

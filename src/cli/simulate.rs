@@ -223,6 +223,7 @@ fn what_if_base(args: &SimulateArgs, loaded: &LoadedScenario) -> anyhow::Result<
                 ServiceTime::Fixed
             },
             trace: args.trace.is_some(),
+            failover_ns: distrinas::sim::ms_to_ns(sc.failover_detection_ms()),
             no_fast_forward: false,
         },
     })

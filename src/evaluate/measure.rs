@@ -2,6 +2,7 @@
 //! and its constraints.
 
 use crate::network::{Hop, Network};
+use crate::partition::Standby;
 
 /// Costs of one partition, in the units the pipeline uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,15 @@ pub struct PartitionFigures {
     pub compute_ns: u64,
     /// Bytes of its output tensor.
     pub out_bytes: u64,
+    /// Its standby device and compute time there, if it has one.
+    pub standby: Option<Standby>,
+}
+
+impl PartitionFigures {
+    /// `true` when device `d` runs the partition or holds its standby replica.
+    pub fn held_by(&self, d: usize) -> bool {
+        self.device == d || self.standby.is_some_and(|s| s.device == d)
+    }
 }
 
 /// One message of an inference between two different devices.
@@ -50,7 +60,7 @@ pub struct StaticFigures {
     pub exchanged_bytes: u64,
     /// Σ hops over the transfers.
     pub hops: u64,
-    /// Σ flash of the partitions, bytes.
+    /// Σ flash of the partitions and of their standby replicas, bytes.
     pub total_flash: u64,
     /// Largest peak SRAM of a partition, bytes.
     pub max_sram: u64,
@@ -99,7 +109,10 @@ pub fn static_figures(
         .sum();
     let hops = transfers.iter().map(|t| t.hops.len() as u64).sum();
     StaticFigures {
-        total_flash: partitions.iter().map(|p| p.flash_bytes).sum(),
+        total_flash: partitions
+            .iter()
+            .map(|p| p.flash_bytes * (1 + u64::from(p.standby.is_some())))
+            .sum(),
         max_sram: partitions
             .iter()
             .map(|p| p.peak_sram_bytes)
@@ -189,11 +202,12 @@ impl Constraint {
 
 /// Per-device memory constraints, for every device of the network in order (so every
 /// candidate has the same list): `flash:<id>` (Σ flash of the device's partitions) and
-/// `sram:<id>` (largest peak SRAM of its partitions; 0 for an unused device).
+/// `sram:<id>` (largest peak SRAM of its partitions; 0 for an unused device). A standby
+/// replica counts on its standby device as a partition of it.
 pub fn memory_constraints(st: &StaticFigures, network: &Network) -> Vec<Constraint> {
     let mut out = Vec::new();
     for (d, dev) in network.devices().iter().enumerate() {
-        let parts = st.partitions.iter().filter(|p| p.device == d);
+        let parts = st.partitions.iter().filter(|p| p.held_by(d));
         let flash: u64 = parts.clone().map(|p| p.flash_bytes).sum();
         let sram: u64 = parts.map(|p| p.peak_sram_bytes).max().unwrap_or(0);
         out.push(Constraint::at_most(
@@ -298,6 +312,7 @@ mod tests {
             macs: 0,
             compute_ns: 0,
             out_bytes: out,
+            standby: None,
         }
     }
 

@@ -273,6 +273,7 @@ impl Context {
         let cfg = SimConfig {
             seed: super::simulation::sim_seed(self.seed),
             max_latency_ms: self.scenario.app.max_latency_ms,
+            failover_ns: crate::sim::ms_to_ns(self.scenario.failover_detection_ms()),
             ..SimConfig::default()
         };
         let setting = super::failures::CaseSetting {

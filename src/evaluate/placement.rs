@@ -128,6 +128,7 @@ mod tests {
             macs: 1,
             compute_ns: 1,
             out_bytes,
+            standby: None,
         }
     }
 

@@ -182,6 +182,7 @@ pub fn partition_costs(
                 macs: p.macs,
                 compute_ns: p.compute_ns,
                 out_bytes: p.output_bytes,
+                standby: p.standby,
             })
             .collect(),
     })

@@ -5,8 +5,10 @@ use super::measure::StaticFigures;
 use super::objectives::{DeviceFigures, SimFigures};
 use super::pipeline::mix;
 use crate::network::Network;
+use crate::sim::policy::{Cond, SwitchPolicy};
 use crate::sim::{
-    self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimReport, SimWorkload, Stage, WhatIf,
+    self, ArrivalProcess, InferencePlan, SimConfig, SimError, SimReport, SimWorkload, Stage, Time,
+    TraceRecord, WhatIf,
 };
 
 /// Seed of the simulator for a run with master seed `master` (every candidate of a run
@@ -30,6 +32,92 @@ pub fn inference_plan(st: &StaticFigures, source: usize, sink: usize) -> Inferen
                 output_bytes: p.out_bytes,
             })
             .collect(),
+    }
+}
+
+/// Most devices whose partitions have standbys: the failover deployment has one plan
+/// per subset of them (`2^k`).
+pub const MAX_FAILOVER_DEVICES: usize = 8;
+
+/// The failover deployment of a candidate whose partitions have standbys, or `None`
+/// when none has one.
+///
+/// Let `k` be the devices that run a partition with a standby. Plan 0 is the nominal
+/// plan; there is one more plan for every non-empty subset `S` of the `k` devices, in
+/// which each partition with a standby that runs on a device of `S` runs on its
+/// standby instead (compute time on the standby device). The rules, largest subsets
+/// first, switch to the plan of `S` when every device of `S` has been down for
+/// `detection_ns`; the first match is then exactly the set of failed-over devices.
+/// No rule holds while they are up, so the nominal replay is unchanged. The replicas
+/// are already in flash: a switch takes no time and writes nothing. Requests issued
+/// before the detection go to the dead device and are lost; those in flight when it
+/// fails are lost too. A standby that is itself down completes nothing.
+pub fn failover_deployment(
+    st: &StaticFigures,
+    source: usize,
+    sink: usize,
+    detection_ns: Time,
+) -> Option<(Vec<InferencePlan>, SwitchPolicy)> {
+    let mut primaries: Vec<usize> = st
+        .partitions
+        .iter()
+        .filter(|p| p.standby.is_some())
+        .map(|p| p.device)
+        .collect();
+    primaries.sort_unstable();
+    primaries.dedup();
+    primaries.truncate(MAX_FAILOVER_DEVICES);
+    if primaries.is_empty() {
+        return None;
+    }
+    let nominal = inference_plan(st, source, sink);
+    let mut subsets: Vec<u32> = (1..1u32 << primaries.len()).collect();
+    // largest subsets first; among equals, in mask order
+    subsets.sort_by_key(|m| std::cmp::Reverse(m.count_ones()));
+    let mut plans = vec![nominal.clone()];
+    let mut policy = SwitchPolicy::fixed(0);
+    for mask in subsets {
+        let down: Vec<usize> = (0..primaries.len())
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| primaries[i])
+            .collect();
+        let mut plan = nominal.clone();
+        for (stage, p) in plan.stages.iter_mut().zip(&st.partitions) {
+            if let Some(s) = p.standby.filter(|_| down.contains(&p.device)) {
+                stage.device = s.device;
+                stage.compute_ns = s.compute_ns;
+            }
+        }
+        let when = Cond::All(down.iter().map(|&d| Cond::DeviceDown(d, detection_ns)).collect());
+        policy.rules.push((when, plans.len()));
+        plans.push(plan);
+    }
+    Some((plans, policy))
+}
+
+/// Simulates the candidate of static figures `st`: its plan, or its failover
+/// deployment ([`failover_deployment`]) when partitions have standbys; the trace is
+/// recorded when `config.trace`.
+pub fn run_candidate(
+    st: &StaticFigures,
+    network: &Network,
+    source: usize,
+    sink: usize,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+) -> Result<(SimReport, Vec<TraceRecord>), SimError> {
+    match failover_deployment(st, source, sink, config.failover_ns) {
+        None => sim::simulate_traced(
+            &inference_plan(st, source, sink),
+            network,
+            workload,
+            events,
+            config,
+        ),
+        Some((plans, policy)) => {
+            sim::simulate_failover(&plans, &policy, network, workload, events, config)
+        }
     }
 }
 
@@ -76,8 +164,11 @@ pub fn simulate_candidate(
     events: &[WhatIf],
     config: &SimConfig,
 ) -> Result<SimFigures, SimError> {
-    let plan = inference_plan(st, source, sink);
-    let r = sim::simulate(&plan, network, workload, events, config)?;
+    let config = SimConfig {
+        trace: false,
+        ..config.clone()
+    };
+    let (r, _) = run_candidate(st, network, source, sink, workload, events, &config)?;
     Ok(condense(&r, st, network, source, sink))
 }
 
@@ -202,6 +293,7 @@ mod tests {
             macs: 200_000,
             compute_ns: 2_000_000,
             out_bytes: 90,
+            standby: None,
         };
         let st = static_figures(vec![part], 600, &net, 0, 1);
         let w = SimWorkload::periodic(100_000_000, 10);

@@ -24,6 +24,8 @@ pub struct WarmNetwork {
     /// Cut points and device ids it had (empty for a bare network file).
     pub cuts: Vec<usize>,
     pub map: Vec<String>,
+    /// Standby device ids it had (empty: none).
+    pub standby: Vec<Option<String>>,
     /// The trainer's weight-file bytes, when it was trained.
     pub weights: Option<Vec<u8>>,
 }
@@ -129,6 +131,7 @@ pub fn read_warm_start(path: &Path) -> Result<Vec<WarmNetwork>, WarmStartError> 
                 arch: c.arch,
                 cuts: c.cuts,
                 map: c.map,
+                standby: c.standby,
                 weights,
             });
         }
@@ -140,6 +143,7 @@ pub fn read_warm_start(path: &Path) -> Result<Vec<WarmNetwork>, WarmStartError> 
             arch: c.arch,
             cuts: c.cuts,
             map: c.map,
+            standby: c.standby,
             weights: optional(path.with_extension("weights"))?,
         }])
     }
@@ -162,6 +166,7 @@ fn parse_candidate(path: &Path) -> Result<Candidate, WarmStartError> {
         arch,
         cuts: Vec::new(),
         map: Vec::new(),
+        standby: Vec::new(),
     })
 }
 
@@ -209,12 +214,23 @@ impl CandidateProblem {
                     net,
                     cuts: w.cuts.clone(),
                     map,
+                    // unknown ids are dropped; `repair` drops every standby when the
+                    // space has none
+                    standby: w
+                        .standby
+                        .iter()
+                        .map(|s| {
+                            s.as_ref()
+                                .and_then(|id| space.devices.iter().position(|d| d == id))
+                        })
+                        .collect(),
                 },
                 _ => {
                     let mut g = CandidateGenome {
                         net,
                         cuts: Vec::new(),
                         map: vec![source],
+                        standby: Vec::new(),
                     };
                     g.balance(space, &mut rng);
                     g

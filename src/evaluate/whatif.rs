@@ -23,11 +23,11 @@
 use super::measure::{static_figures, StaticFigures};
 use super::objectives::SimFigures;
 use super::run::partition_costs;
-use super::simulation::{condense, inference_plan};
+use super::simulation::condense;
 use crate::network::Network;
 use crate::partition::Candidate;
 use crate::scenario::DType;
-use crate::sim::{self, SimConfig, SimError, SimReport, SimWorkload, TraceRecord, WhatIf};
+use crate::sim::{SimConfig, SimError, SimReport, SimWorkload, TraceRecord, WhatIf};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -214,8 +214,8 @@ pub fn replay(
     config: &SimConfig,
 ) -> Result<Replay, WhatIfError> {
     let st = candidate_statics(candidate, network, dtype, source, sink)?;
-    let plan = inference_plan(&st, source, sink);
-    let (report, trace) = sim::simulate_traced(&plan, network, workload, events, config)?;
+    let (report, trace) =
+        super::simulation::run_candidate(&st, network, source, sink, workload, events, config)?;
     let condensed = condense(&report, &st, network, source, sink);
     let figures = WhatIfFigures::new(&condensed, &st);
     Ok(Replay {

@@ -65,26 +65,21 @@ impl fmt::Display for BudgetViolation {
 }
 
 /// Every flash and SRAM violation, per device (partitions sharing a device are summed:
-/// each keeps its own weights and arena), in device order, flash before SRAM.
+/// each keeps its own weights and arena; a standby replica counts on its standby device
+/// like a partition of it), in device order, flash before SRAM.
 pub fn check_budgets(costs: &PartitionCosts, network: &Network) -> Vec<BudgetViolation> {
     let mut out = Vec::new();
-    let parts = &costs.partitions;
-    // Devices in increasing index order without allocating (a candidate has few
-    // partitions): the next device is the smallest index above the previous one.
-    let mut prev: Option<usize> = None;
-    while let Some(d) = parts
-        .iter()
-        .map(|p| p.device)
-        .filter(|&d| prev.is_none_or(|q| d > q))
-        .min()
-    {
-        prev = Some(d);
-        let dev = &network.devices()[d];
-        let (mut flash, mut sram) = (0u64, 0u64);
-        for p in parts.iter().filter(|p| p.device == d) {
-            flash += p.flash_bytes;
-            sram += p.peak_sram_bytes;
+    for (d, dev) in network.devices().iter().enumerate() {
+        let held: Vec<&crate::partition::PartitionCost> = costs
+            .partitions
+            .iter()
+            .filter(|p| p.device == d || p.standby.is_some_and(|s| s.device == d))
+            .collect();
+        if held.is_empty() {
+            continue;
         }
+        let flash: u64 = held.iter().map(|p| p.flash_bytes).sum();
+        let sram: u64 = held.iter().map(|p| p.peak_sram_bytes).sum();
         for (resource, used, budget) in [
             (Resource::Flash, flash, dev.flash_bytes),
             (Resource::Sram, sram, dev.sram_bytes),
@@ -96,11 +91,7 @@ pub fn check_budgets(costs: &PartitionCosts, network: &Network) -> Vec<BudgetVio
                     resource,
                     used_bytes: used,
                     budget_bytes: budget,
-                    partitions: parts
-                        .iter()
-                        .filter(|p| p.device == d)
-                        .map(|p| p.index)
-                        .collect(),
+                    partitions: held.iter().map(|p| p.index).collect(),
                 });
             }
         }

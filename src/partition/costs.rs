@@ -37,6 +37,18 @@ pub struct PartitionCost {
     /// Bytes leaving it: every tensor crossing its outgoing cut, or the network output
     /// for the last partition.
     pub output_bytes: u64,
+    /// Its standby, if the candidate gives it one.
+    pub standby: Option<Standby>,
+}
+
+/// A partition's standby: a device holding a replica of the partition (the same flash
+/// and peak SRAM), which runs it while the partition's own device is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Standby {
+    /// Device index into `Network::devices`.
+    pub device: usize,
+    /// Compute time of the partition on that device, ns.
+    pub compute_ns: u64,
 }
 
 /// Costs of every partition of a candidate.
@@ -57,9 +69,12 @@ pub struct PartitionCosts {
 }
 
 impl PartitionCosts {
-    /// Σ flash of all partitions, bytes.
+    /// Σ flash of all partitions and of their standby replicas, bytes.
     pub fn total_flash(&self) -> u64 {
-        self.partitions.iter().map(|p| p.flash_bytes).sum()
+        self.partitions
+            .iter()
+            .map(|p| p.flash_bytes * (1 + u64::from(p.standby.is_some())))
+            .sum()
     }
     /// Largest partition peak SRAM, bytes.
     pub fn max_sram(&self) -> u64 {
@@ -107,7 +122,30 @@ pub fn costs(
     dtype: DType,
 ) -> Result<PartitionCosts, PartitionError> {
     let devices = candidate.device_indices(network)?;
-    costs_on(&candidate.arch, &candidate.cuts, &devices, network, dtype)
+    let standby = candidate.standby_indices(network)?;
+    let mut costs = costs_on(&candidate.arch, &candidate.cuts, &devices, network, dtype)?;
+    for (p, s) in costs.partitions.iter_mut().zip(standby) {
+        p.standby = s.map(|device| {
+            let dev = &network.devices()[device];
+            Standby {
+                device,
+                compute_ns: partition_time_ns(&costs.layers[p.layers.clone()], dev),
+            }
+        });
+    }
+    Ok(costs)
+}
+
+/// Compute time of `layers` on `device`, ns: Σ over the deployed layers of
+/// [`layer_time_ns`].
+fn partition_time_ns(layers: &[LayerCost], device: &Device) -> u64 {
+    let overhead = overhead_ns(device);
+    layers
+        .iter()
+        .filter(|l| l.deployed())
+        .fold(0u64, |t, l| {
+            t.saturating_add(overhead.saturating_add(mac_ns(l.macs, device)))
+        })
 }
 
 /// Costs of `arch` cut at `cuts` with partition `p` on device index `devices[p]`
@@ -160,12 +198,10 @@ pub fn costs_on(
             params: 0,
             input_bytes: live,
             output_bytes: if end < n { after } else { output_bytes },
+            standby: None,
         };
-        let overhead = overhead_ns(dev);
+        p.compute_ns = partition_time_ns(&layers[range.clone()], dev);
         for l in layers[range].iter().filter(|l| l.deployed()) {
-            p.compute_ns = p
-                .compute_ns
-                .saturating_add(overhead.saturating_add(mac_ns(l.macs, dev)));
             p.flash_bytes += l.flash_bytes;
             p.macs += l.macs;
             p.params += l.deploy_params;

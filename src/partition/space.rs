@@ -743,8 +743,9 @@ pub fn balanced_cuts(flash: &[u64], caps: &[u64]) -> Option<(f64, Vec<usize>)> {
     Some((best[p - 1][l], cuts))
 }
 
-/// A full candidate genome: network, cut points (layer indices of the decoded network)
-/// and the device index of every partition.
+/// A full candidate genome: network, cut points (layer indices of the decoded network),
+/// the device index of every partition and, when the space allows standbys
+/// (`space.standby`), each partition's standby device.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CandidateGenome {
     pub net: NetGenome,
@@ -752,7 +753,18 @@ pub struct CandidateGenome {
     pub cuts: Vec<usize>,
     /// Device index of each partition (`cuts.len() + 1` entries).
     pub map: Vec<usize>,
+    /// Standby device index of each partition: empty (no standby anywhere, the only
+    /// form without `space.standby`), else `map.len()` entries, none of them the
+    /// partition's own device. Not serialised when empty, so genome keys of spaces
+    /// without standbys are those of earlier versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standby: Vec<Option<usize>>,
 }
+
+/// Probability that a mutation changes a standby (when the space allows them).
+const STANDBY_MUTATION: f64 = 0.2;
+/// Probability that a random partition gets a standby (when the space allows them).
+const STANDBY_RANDOM: f64 = 0.25;
 
 fn pick_device<R: Rng + ?Sized>(ctx: &SpaceContext, near: Option<usize>, rng: &mut R) -> usize {
     if let Some(d) = near {
@@ -791,6 +803,17 @@ fn pick_new_device<R: Rng + ?Sized>(
     other.choose(rng).copied().unwrap_or(prev)
 }
 
+/// A standby for a partition on `primary`: a topology neighbour of it (3 times in 4,
+/// when it has one), else any other device. Needs at least two devices.
+fn pick_standby<R: Rng + ?Sized>(ctx: &SpaceContext, primary: usize, rng: &mut R) -> usize {
+    let d = pick_device(ctx, Some(primary), rng);
+    if d != primary {
+        return d;
+    }
+    let n = ctx.devices.len();
+    (primary + rng.random_range(1..n)) % n
+}
+
 impl CandidateGenome {
     /// A random candidate: random network, `0..=min(max_cuts, L - 1)` distinct random
     /// cuts, partition 0 on a random device and each next partition preferably on a
@@ -811,13 +834,27 @@ impl CandidateGenome {
             let near = if p == 0 { None } else { Some(map[p - 1]) };
             map.push(pick_device(ctx, near, rng));
         }
-        let mut g = CandidateGenome { net, cuts, map };
+        let mut g = CandidateGenome {
+            net,
+            cuts,
+            map,
+            standby: Vec::new(),
+        };
         g.repair(ctx);
         // Half the time, when devices have flash budgets, the cuts are placed so that
         // the network fits them instead (a random network too large for one device
         // then starts out split across the devices it needs).
         if ctx.flash.is_some() && ctx.space.max_cuts > 0 && rng.random_bool(0.5) {
             g.balance(ctx, rng);
+        }
+        if ctx.space.standby && ctx.devices.len() > 1 {
+            g.standby = (0..g.map.len())
+                .map(|p| {
+                    rng.random_bool(STANDBY_RANDOM)
+                        .then(|| pick_standby(ctx, g.map[p], rng))
+                })
+                .collect();
+            g.repair(ctx);
         }
         g
     }
@@ -832,16 +869,14 @@ impl CandidateGenome {
         self.net.decode(&ctx.input, ctx.classes)
     }
 
-    /// The candidate (arch, cuts, device ids).
+    /// The candidate (arch, cuts, device ids, standby ids).
     pub fn to_candidate(&self, ctx: &SpaceContext) -> Candidate {
+        let id = |d: usize| ctx.devices[d.min(ctx.devices.len() - 1)].clone();
         Candidate {
             arch: self.arch(ctx),
             cuts: self.cuts.clone(),
-            map: self
-                .map
-                .iter()
-                .map(|&d| ctx.devices[d.min(ctx.devices.len() - 1)].clone())
-                .collect(),
+            map: self.map.iter().map(|&d| id(d)).collect(),
+            standby: self.standby.iter().map(|s| s.map(id)).collect(),
         }
     }
 
@@ -851,29 +886,45 @@ impl CandidateGenome {
     /// entry repeats the previous device; out-of-range device indices wrap. Finally the
     /// genome is made canonical: a cut whose two partitions run on the same device is
     /// removed (the partitions merge), so no two consecutive map entries are equal.
-    /// Never panics.
+    /// Each standby stays with its partition (a merged partition keeps the first one's);
+    /// a standby on the partition's own device is dropped, and so are all standbys when
+    /// the space has none or no partition keeps one. Never panics.
     pub fn repair(&mut self, ctx: &SpaceContext) {
         let layers = self.layers(ctx);
         let nd = ctx.devices.len();
+        let standby = |i: usize| self.standby.get(i).copied().flatten().map(|d| d % nd);
         let first = self.map.first().copied().unwrap_or(0) % nd;
         let mut last = first;
-        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(self.cuts.len());
+        let mut parts: Vec<(usize, usize, Option<usize>)> = Vec::with_capacity(self.cuts.len());
         for (i, &c) in self.cuts.iter().enumerate() {
             let d = self.map.get(i + 1).map(|d| d % nd).unwrap_or(last);
             last = d;
-            pairs.push((c, d));
+            parts.push((c, d, standby(i + 1)));
         }
-        pairs.retain(|&(c, _)| c >= 1 && c < layers);
-        pairs.sort_by_key(|p| p.0);
-        pairs.dedup_by_key(|p| p.0);
-        pairs.truncate(ctx.space.max_cuts);
+        parts.retain(|&(c, _, _)| c >= 1 && c < layers);
+        parts.sort_by_key(|p| p.0);
+        parts.dedup_by_key(|p| p.0);
+        parts.truncate(ctx.space.max_cuts);
         // Canonical form: a cut between two partitions on one device is no cut.
         let mut prev = first;
-        pairs.retain(|&(_, d)| std::mem::replace(&mut prev, d) != d);
-        self.cuts = pairs.iter().map(|p| p.0).collect();
+        parts.retain(|&(_, d, _)| std::mem::replace(&mut prev, d) != d);
+        let first_standby = standby(0);
+        self.cuts = parts.iter().map(|p| p.0).collect();
         self.map = std::iter::once(first)
-            .chain(pairs.iter().map(|p| p.1))
+            .chain(parts.iter().map(|p| p.1))
             .collect();
+        self.standby = if ctx.space.standby {
+            std::iter::once(first_standby)
+                .chain(parts.iter().map(|p| p.2))
+                .zip(&self.map)
+                .map(|(s, &d)| s.filter(|&s| s != d))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if self.standby.iter().all(Option::is_none) {
+            self.standby.clear();
+        }
     }
 
     /// `true` when the network is within the space and cuts/map are valid for it and
@@ -887,14 +938,34 @@ impl CandidateGenome {
             && self.map.len() == self.cuts.len() + 1
             && self.map.iter().all(|&d| d < ctx.devices.len())
             && self.map.windows(2).all(|w| w[0] != w[1])
+            && (self.standby.is_empty()
+                || (ctx.space.standby
+                    && self.standby.len() == self.map.len()
+                    && self.standby.iter().any(Option::is_some)
+                    && self
+                        .standby
+                        .iter()
+                        .zip(&self.map)
+                        .all(|(s, &d)| s.is_none_or(|s| s != d && s < ctx.devices.len()))))
     }
 
     /// One random change: half the time the network (see [`NetGenome::mutate`]; cuts
     /// follow the blocks they sit in), else (1/10 each) move, add or remove a cut, remap
     /// a partition (to a topology neighbour of its device with probability 3/4), or
     /// re-place the cuts to balance flash ([`Self::balance`]; a remap when the
-    /// context has no flash budgets). Always leaves a valid genome.
+    /// context has no flash budgets). When the space allows standbys, one mutation in
+    /// five instead gives a partition a standby, moves it or removes it. Always leaves
+    /// a valid genome.
     pub fn mutate<R: Rng + ?Sized>(&mut self, ctx: &SpaceContext, rng: &mut R) {
+        if ctx.space.standby && ctx.devices.len() > 1 && rng.random_bool(STANDBY_MUTATION) {
+            self.standby.resize(self.map.len(), None);
+            let p = rng.random_range(0..self.map.len());
+            self.standby[p] = match self.standby[p] {
+                Some(_) if rng.random_bool(0.5) => None,
+                _ => Some(pick_standby(ctx, self.map[p], rng)),
+            };
+            return self.repair(ctx);
+        }
         let layers = self.layers(ctx);
         match rng.random_range(0..10u32) {
             9 if ctx.flash.is_some() && ctx.space.max_cuts > 0 => self.balance(ctx, rng),
@@ -931,12 +1002,18 @@ impl CandidateGenome {
                         d = (near + rng.random_range(1..ctx.devices.len())) % ctx.devices.len();
                     }
                     self.map.insert(at + 1, d);
+                    if !self.standby.is_empty() {
+                        self.standby.insert(at + 1, None);
+                    }
                 }
             }
             7 if !self.cuts.is_empty() => {
                 let i = rng.random_range(0..self.cuts.len());
                 self.cuts.remove(i);
                 self.map.remove(i + 1);
+                if i + 1 < self.standby.len() {
+                    self.standby.remove(i + 1);
+                }
             }
             _ => {
                 let p = rng.random_range(0..self.map.len());
@@ -987,7 +1064,8 @@ impl CandidateGenome {
     /// Crossover: network by [`NetGenome::crossover`]; the cuts of one parent (chosen
     /// at random), each moved to the child block that came from the block it sat in
     /// (or the block at the same position when that block was not inherited); each
-    /// partition's device from either parent where it has one; then repaired.
+    /// partition's device, with its standby, from either parent where it has one; then
+    /// repaired.
     pub fn crossover<R: Rng + ?Sized>(a: &Self, b: &Self, ctx: &SpaceContext, rng: &mut R) -> Self {
         let (net, origin) = NetGenome::crossover_traced(&a.net, &b.net, &ctx.space, rng);
         let from_b = rng.random_bool(0.5);
@@ -1007,13 +1085,19 @@ impl CandidateGenome {
             )
         };
         let cuts = relocate(&first.cuts, &old, &new, arch.layers.len(), to, 0);
-        let map = (0..first.map.len())
+        let standby_of = |g: &Self, p: usize| g.standby.get(p).copied().flatten();
+        let (map, standby): (Vec<usize>, Vec<Option<usize>>) = (0..first.map.len())
             .map(|p| match second.map.get(p) {
-                Some(&d) if rng.random_bool(0.5) => d,
-                _ => first.map[p],
+                Some(&d) if rng.random_bool(0.5) => (d, standby_of(second, p)),
+                _ => (first.map[p], standby_of(first, p)),
             })
-            .collect();
-        let mut child = CandidateGenome { net, cuts, map };
+            .unzip();
+        let mut child = CandidateGenome {
+            net,
+            cuts,
+            map,
+            standby,
+        };
         child.repair(ctx);
         child
     }
@@ -1120,6 +1204,7 @@ mod tests {
             },
             cuts: vec![9, 3, 1, 3],
             map: vec![4, 1, 2, 0],
+            standby: Vec::new(),
         };
         g.repair(&cx);
         // 4 layers: cut 9 dropped, the second 3 merged; device 4 wraps to 1; the
@@ -1181,6 +1266,7 @@ mod tests {
                 net: net.clone(),
                 cuts,
                 map,
+                standby: Vec::new(),
             };
             g.repair(&cx);
             assert_eq!((g.cuts.clone(), g.map.clone()), (want_cuts, want_map));
@@ -1191,6 +1277,7 @@ mod tests {
             net,
             cuts: vec![2],
             map: vec![1, 1],
+            standby: Vec::new(),
         };
         assert!(!g.is_valid(&cx));
     }
@@ -1249,6 +1336,7 @@ mod tests {
             },
             cuts: vec![],
             map: vec![1],
+            standby: Vec::new(),
         };
         let arch = g.arch(&cx);
         let costs = crate::arch::cost::layer_costs(&arch, DType::Int8).unwrap();

@@ -35,6 +35,16 @@ pub struct LoadedScenario {
 }
 
 impl Scenario {
+    /// Time from a device failure to the failover of its partitions to their standbys,
+    /// ms: `failures.failover`, or its default when the scenario has no failure model.
+    pub fn failover_detection_ms(&self) -> f64 {
+        self.failures
+            .as_ref()
+            .map(|f| f.failover)
+            .unwrap_or_default()
+            .detection_ms()
+    }
+
     /// Reads, parses and validates the scenario file at `path`. Relative paths inside it
     /// resolve against its folder. Every problem found is reported (`Invalid` holds them
     /// all, each with file:line:col).

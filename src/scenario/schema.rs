@@ -62,6 +62,56 @@ pub struct Failures {
     /// link. The case with no failure is always simulated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases: Option<Vec<Vec<String>>>,
+    /// How long a failed device takes to be noticed, after which the partitions it ran
+    /// move to their standby devices (`space.standby`). Default
+    /// `Heartbeat(period_ms: 100.0, missed: 3)`.
+    #[serde(default, skip_serializing_if = "Failover::is_default")]
+    pub failover: Failover,
+}
+
+/// How a failed device is detected (`failures.failover`): from the instant a device
+/// goes down until `detection_ms()` later, requests still go to it and are lost; after
+/// that, each partition it ran runs on its standby (`docs/robustness.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Failover {
+    /// The sender of a partition's input gives up on an unanswered message after `ms`
+    /// and switches to the standby: detection takes `ms`.
+    Timeout {
+        /// Timeout, ms (> 0).
+        ms: f64,
+    },
+    /// Devices send heartbeats every `period_ms`; a device is declared down after
+    /// `missed` heartbeats in a row are missing: detection takes `period_ms × missed`.
+    Heartbeat {
+        /// Heartbeat period, ms (> 0).
+        period_ms: f64,
+        /// Missed heartbeats before the device is declared down (≥ 1).
+        missed: u32,
+    },
+}
+
+impl Default for Failover {
+    fn default() -> Self {
+        Failover::Heartbeat {
+            period_ms: 100.0,
+            missed: 3,
+        }
+    }
+}
+
+impl Failover {
+    /// Time from a failure to the failover, ms.
+    pub fn detection_ms(&self) -> f64 {
+        match *self {
+            Failover::Timeout { ms } => ms,
+            Failover::Heartbeat { period_ms, missed } => period_ms * missed as f64,
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Failover::default()
+    }
 }
 
 /// How likely one device is to be down: `p_down`, or `mtbf_h` with `mttr_h`.
@@ -345,6 +395,10 @@ pub struct SearchSpace {
     pub dense_units: Vec<usize>,
     /// Maximum number of cut points (partitions = cuts + 1).
     pub max_cuts: usize,
+    /// The search may give a partition a standby device holding a replica of its
+    /// weights, used when its device is down (`docs/robustness.md`). Default `false`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub standby: bool,
 }
 
 impl Default for SearchSpace {
@@ -359,6 +413,7 @@ impl Default for SearchSpace {
             pooling: vec![PoolKind::None, PoolKind::Max],
             dense_units: vec![0, 32],
             max_cuts: 2,
+            standby: false,
         }
     }
 }

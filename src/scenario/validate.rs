@@ -5,7 +5,7 @@ use super::error::{Diagnostic, ScenarioError};
 use super::fields::Fields;
 use super::load::LoadedScenario;
 use super::profiles;
-use super::schema::{Arrivals, DeviceProfile, Event, LinkProfile, Objective};
+use super::schema::{Arrivals, DeviceProfile, Event, Failover, LinkProfile, Objective};
 use super::span::SpanIndex;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -479,6 +479,25 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
                     ),
                 }
                 cx.downtime(&p, &what, l.p_down, l.mtbf_h, l.mttr_h);
+            }
+            match f.failover {
+                Failover::Timeout { ms } => {
+                    cx.positive("failures.failover.ms", "failures.failover: ", "ms", ms)
+                }
+                Failover::Heartbeat { period_ms, missed } => {
+                    cx.positive(
+                        "failures.failover.period_ms",
+                        "failures.failover: ",
+                        "period_ms",
+                        period_ms,
+                    );
+                    if missed == 0 {
+                        cx.err(
+                            "failures.failover.missed",
+                            "failures.failover: missed must be at least 1 heartbeat".into(),
+                        );
+                    }
+                }
             }
             // a link is named `a-b` in either order
             let named = |name: &str| -> bool {

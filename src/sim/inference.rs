@@ -104,6 +104,10 @@ pub struct SimConfig {
     /// Step through every request even where fast-forward would apply
     /// ([`super::deployment`]); the figures are the same either way.
     pub no_fast_forward: bool,
+    /// Time from a device failure to the failover of its partitions to their standbys,
+    /// ns (`failures.failover` of the scenario; used by the evaluation's failover
+    /// deployments, see `evaluate::simulation`).
+    pub failover_ns: Time,
 }
 
 /// Runs `workload` through `plan` on `network` (its current state is the initial
@@ -142,6 +146,32 @@ pub fn simulate_traced(
         sample_every_ns: 0,
     };
     run(&dep, network, workload, events, config, false).map(|(r, t, _)| (r, t))
+}
+
+/// Simulates `plans[policy.start]` with `policy` switching to the other plans, whose
+/// partitions are already on their devices (switches write nothing and take no time),
+/// recording the trace when `config.trace`: a candidate whose partitions fail over to
+/// standby devices. Batteries are not checked, as in [`simulate`].
+pub fn simulate_failover(
+    plans: &[InferencePlan],
+    policy: &SwitchPolicy,
+    network: &Network,
+    workload: &SimWorkload,
+    events: &[WhatIf],
+    config: &SimConfig,
+) -> Result<(SimReport, Vec<TraceRecord>), SimError> {
+    let weight_bytes: Vec<Vec<u64>> = plans.iter().map(|p| vec![0; p.stages.len()]).collect();
+    let accuracy = vec![0.0; plans.len()];
+    let dep = Deployment {
+        plans,
+        weight_bytes: &weight_bytes,
+        accuracy: &accuracy,
+        policy,
+        horizon_ns: None,
+        stop_at_first_death: false,
+        sample_every_ns: 0,
+    };
+    run(&dep, network, workload, events, config, true).map(|(r, t, _)| (r, t))
 }
 
 /// Simulates a deployment of several members under a switching policy (see
@@ -417,6 +447,8 @@ struct InferenceModel {
     /// Latency of the last completed request, ns.
     last_latency: u64,
     completed_per_member: Vec<u64>,
+    /// When each device last went down (0 for a device down from the start).
+    down_since: Vec<Time>,
     ad: adaptive::Adaptive,
     ff: fastforward::FastForward,
 }
@@ -490,7 +522,14 @@ impl InferenceModel {
             })
             .collect();
         let ad = adaptive::Adaptive::new(dep, switch_plans, &net, deploy);
-        let ff = fastforward::FastForward::new(workload, events, config, &net, dep.horizon_ns);
+        let ff = fastforward::FastForward::new(
+            workload,
+            events,
+            &dep.policy.down_delays(),
+            config,
+            &net,
+            dep.horizon_ns,
+        );
         InferenceModel {
             txs: link::transmitters(&net),
             link_model: Box::new(PacketLoss),
@@ -526,6 +565,7 @@ impl InferenceModel {
             handled: 0,
             last_latency: 0,
             completed_per_member: vec![0; members],
+            down_since: vec![0; net.devices().len()],
             ad,
             ff,
             net,
@@ -982,6 +1022,7 @@ impl InferenceModel {
                 self.net.set_device_up(d, false);
                 self.topology_changed();
                 let now = s.now();
+                self.down_since[d] = now;
                 let dev = &mut self.devs[d];
                 dev.epoch += 1;
                 let mut lost: Vec<u32> = Vec::new();

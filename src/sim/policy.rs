@@ -59,10 +59,14 @@ pub enum Condition {
         /// Threshold (< `last`).
         count: usize,
     },
-    /// The device is down.
+    /// The device is down, and has been for at least `for_ms` (default 0: as soon as
+    /// it is down). A failover waits for the failure to be detected this way.
     DeviceDown {
         /// Device id.
         device: String,
+        /// How long the device must have been down, ms (≥ 0).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        for_ms: f64,
     },
     /// Every condition holds.
     All(Vec<Condition>),
@@ -136,6 +140,10 @@ pub struct PolicySpec {
     pub min_dwell_ms: f64,
 }
 
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 fn default_flash_bps() -> f64 {
     DEFAULT_FLASH_WRITE_BPS
 }
@@ -154,8 +162,8 @@ pub enum Cond {
         /// Threshold.
         count: usize,
     },
-    /// The device is down.
-    DeviceDown(usize),
+    /// The device has been down for at least this long, ns (0: is down).
+    DeviceDown(usize, Time),
     /// Conjunction.
     All(Vec<Cond>),
 }
@@ -202,6 +210,25 @@ impl SwitchPolicy {
         self.rules.iter().map(|(c, _)| w(c)).max().unwrap_or(0)
     }
 
+    /// The distinct non-zero `for` times of the rules' `DeviceDown` conditions, ns: a
+    /// rule may start to hold that long after a device went down.
+    pub fn down_delays(&self) -> Vec<Time> {
+        fn walk(c: &Cond, out: &mut Vec<Time>) {
+            match c {
+                Cond::DeviceDown(_, ns) if *ns > 0 => out.push(*ns),
+                Cond::All(cs) => cs.iter().for_each(|c| walk(c, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (c, _) in &self.rules {
+            walk(c, &mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Battery thresholds (device, remaining fraction) the rules test.
     pub fn battery_thresholds(&self) -> Vec<(usize, f64)> {
         fn walk(c: &Cond, out: &mut Vec<(usize, f64)>) {
@@ -239,7 +266,10 @@ impl SwitchPolicy {
                     last: *last,
                     count: *count,
                 },
-                Cond::DeviceDown(d) => Condition::DeviceDown { device: id(*d) },
+                Cond::DeviceDown(d, ns) => Condition::DeviceDown {
+                    device: id(*d),
+                    for_ms: *ns as f64 / 1e6,
+                },
                 Cond::All(cs) => Condition::All(cs.iter().map(|c| cond(c, net)).collect()),
             }
         }
@@ -348,7 +378,14 @@ impl PolicySpec {
                         count: *count,
                     }
                 }
-                Condition::DeviceDown { device: id } => Cond::DeviceDown(device(id)?),
+                Condition::DeviceDown { device: id, for_ms } => {
+                    if !(for_ms.is_finite() && *for_ms >= 0.0 && *for_ms <= 1e12) {
+                        return Err(SimError::Policy(format!(
+                            "DeviceDown: for_ms must be ≥ 0, got {for_ms}"
+                        )));
+                    }
+                    Cond::DeviceDown(device(id)?, (for_ms * 1e6).round() as Time)
+                }
                 Condition::All(cs) => Cond::All(
                     cs.iter()
                         .map(|c| cond(c, network, device))

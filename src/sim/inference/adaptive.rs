@@ -136,7 +136,9 @@ impl InferenceModel {
                 bw < *bps
             }
             Cond::MissesAbove { count, .. } => self.ad.window_misses > *count,
-            Cond::DeviceDown(d) => !self.net.is_device_up(*d),
+            Cond::DeviceDown(d, ns) => {
+                !self.net.is_device_up(*d) && now >= self.down_since[*d].saturating_add(*ns)
+            }
             Cond::All(cs) => cs.iter().all(|c| self.holds(c, now)),
         }
     }

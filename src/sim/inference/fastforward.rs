@@ -45,6 +45,7 @@ impl FastForward {
     pub(super) fn new(
         workload: &SimWorkload,
         events: &[WhatIf],
+        down_delays: &[Time],
         config: &SimConfig,
         net: &Network,
         horizon: Option<Time>,
@@ -59,8 +60,15 @@ impl FastForward {
             && !config.trace
             && !config.no_fast_forward
             && net.links().iter().all(|l| l.loss == 0.0);
+        // A rule on a device down for some time may start to hold that long after any
+        // change (or the start): those instants bound a skip like the changes do.
         let mut change_times: Vec<Time> = events.iter().map(|e| e.at_ns).collect();
+        let starts: Vec<Time> = std::iter::once(0).chain(change_times.clone()).collect();
+        for d in down_delays {
+            change_times.extend(starts.iter().map(|t| t.saturating_add(*d)));
+        }
         change_times.sort_unstable();
+        change_times.dedup();
         FastForward {
             eligible,
             period: period.unwrap_or(0),
