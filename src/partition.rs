@@ -83,6 +83,26 @@ pub enum PartitionError {
     StandbyOnPrimary { partition: usize, id: String },
 }
 
+impl PartitionError {
+    /// Path of the offending value in a candidate file (`cuts[1]`, `map[0]`,
+    /// `standby[2]`, ...), for located messages; `None` for the network's own errors.
+    pub fn path(&self) -> Option<String> {
+        Some(match self {
+            PartitionError::Shape(_) | PartitionError::NoLayers => return None,
+            PartitionError::CutRange { index, .. } | PartitionError::CutOrder { index, .. } => {
+                format!("cuts[{index}]")
+            }
+            PartitionError::MapLength { .. } => "map".into(),
+            PartitionError::UnknownDevice { partition, .. } => format!("map[{partition}]"),
+            PartitionError::StandbyLength { .. } => "standby".into(),
+            PartitionError::UnknownStandby { partition, .. }
+            | PartitionError::StandbyOnPrimary { partition, .. } => {
+                format!("standby[{partition}]")
+            }
+        })
+    }
+}
+
 impl Candidate {
     /// Number of partitions (`cuts + 1`).
     pub fn partitions(&self) -> usize {
@@ -248,5 +268,37 @@ mod tests {
             "map[1] = \"zz\" is not a device of the scenario"
         );
         assert_eq!(partition_ranges(&[1, 3], 4), vec![0..1, 1..3, 3..4]);
+    }
+
+    #[test]
+    fn standby_errors_name_the_partition() {
+        let net = Network::new(vec![device("a"), device("b")], vec![], vec![]);
+        let with = |standby: &[Option<&str>]| Candidate {
+            standby: standby.iter().map(|s| s.map(String::from)).collect(),
+            ..cand(vec![2], &["a", "b"])
+        };
+        assert_eq!(
+            with(&[None, Some("a")]).standby_indices(&net),
+            Ok(vec![None, Some(0)])
+        );
+        let e = with(&[None, Some("b")]).validate(&net).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "standby[1] = \"b\" is the device partition 1 runs on (a standby must be another device)"
+        );
+        assert_eq!(e.path().as_deref(), Some("standby[1]"));
+        let e = with(&[Some("zz"), None]).validate(&net).unwrap_err();
+        assert_eq!(e.path().as_deref(), Some("standby[0]"));
+        assert!(matches!(
+            e,
+            PartitionError::UnknownStandby { partition: 0, .. }
+        ));
+        assert!(matches!(
+            with(&[None]).validate(&net),
+            Err(PartitionError::StandbyLength {
+                expected: 2,
+                got: 1
+            })
+        ));
     }
 }

@@ -316,6 +316,7 @@ pub(crate) mod tests {
                 compute_ms: 0.5,
                 out_bytes: 40,
                 layer_kinds: vec![],
+                standby: None,
             }],
             devices: vec![
                 DeviceSummary {

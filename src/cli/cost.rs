@@ -53,14 +53,21 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     };
     let text = std::fs::read_to_string(&args.arch)
         .with_context(|| format!("cannot read {}", args.arch.display()))?;
+    // Partitioning given on the command line (a candidate file's own needs no flag).
+    let flags = !args.cuts.is_empty() || !args.map.is_empty() || !args.standby.is_empty();
     let (arch, args) = match distrinas::ronfmt::options().from_str::<Candidate>(&text) {
         Ok(c) => {
             // The candidate's partitioning unless the command line gives one.
-            let own = args.cuts.is_empty() && args.map.is_empty();
+            let own = args.cuts.is_empty() && args.map.is_empty() && args.standby.is_empty();
             let args = if own {
                 CostArgs {
                     cuts: c.cuts,
                     map: c.map,
+                    standby: c
+                        .standby
+                        .into_iter()
+                        .map(|s| s.unwrap_or_else(|| "-".into()))
+                        .collect(),
                     ..args
                 }
             } else {
@@ -86,8 +93,8 @@ pub fn run(args: CostArgs) -> anyhow::Result<ExitCode> {
     let total = arch_cost_from(&arch, &layers, dtype);
     let partitions = match &args.scenario {
         Some(path) => Some(partition_report(&args, path, &arch, dtype)?),
-        None if !args.cuts.is_empty() || !args.map.is_empty() => {
-            bail!("--cuts and --map need --scenario (the devices they map onto)")
+        None if flags => {
+            bail!("--cuts, --map and --standby need --scenario (the devices they name)")
         }
         None => None,
     };
@@ -212,7 +219,7 @@ fn partition_report(
             "{:>4}  {:<10} {:<9} {:>12} {:>10} {:>10} {:>12.1} {:>10} {:>10}\n",
             p.index,
             match standby {
-                Some(s) => format!("{}|{s}", d.id),
+                Some(s) => format!("{}({s})", d.id),
                 None => d.id.clone(),
             },
             format!("{}..{}", p.layers.start, p.layers.end),

@@ -236,7 +236,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|&v| report::significant(v, 6)),
             );
-            row.push(m.map.join(">"));
+            row.push(m.placement_label(">"));
             row.push(
                 m.test_accuracy
                     .map(|a| format!("{a:.3}"))

@@ -146,9 +146,23 @@ fn print_comparison(rows: &[ComparisonRow]) {
 }
 
 /// Reads a candidate file with its search record (if any).
-fn load_candidate(path: &Path) -> anyhow::Result<(PathBuf, Candidate, Option<SearchRecord>)> {
+fn load_candidate(
+    path: &Path,
+    network: &Network,
+) -> anyhow::Result<(PathBuf, Candidate, Option<SearchRecord>)> {
     let cand_path = candidate_file(path)?;
     let candidate: Candidate = super::read_ron(&cand_path, "")?;
+    // cuts, map and standby against the scenario's devices, located in the file
+    if let Err(e) = candidate.validate(network) {
+        let (line, col) = match e.path() {
+            Some(p) => {
+                let text = std::fs::read_to_string(&cand_path).unwrap_or_default();
+                distrinas::scenario::SpanIndex::build(&text).get(&p)
+            }
+            None => (1, 1),
+        };
+        bail!("{}:{line}:{col}: {e}", cand_path.display());
+    }
     let record = SearchRecord::read_for(&cand_path)?;
     Ok((cand_path, candidate, record))
 }
@@ -242,7 +256,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         bail!("several --candidate files are replayed side by side only with --sweep");
     }
     let sc = &loaded.scenario;
-    let (cand_path, candidate, record) = load_candidate(&args.candidate[0])?;
+    let (cand_path, candidate, record) =
+        load_candidate(&args.candidate[0], &Network::from_scenario(&loaded))?;
     if let Some(r) = &record {
         if r.scenario != sc.name {
             eprintln!(
@@ -467,7 +482,7 @@ fn run_sweep(args: &SimulateArgs, sc: &Scenario, base: &WhatIfBase) -> anyhow::R
         .collect::<Result<Vec<_>, _>>()?;
     let mut candidates = Vec::new();
     for path in &args.candidate {
-        let (_, candidate, record) = load_candidate(path)?;
+        let (_, candidate, record) = load_candidate(path, &base.network)?;
         candidates.push(SweepCandidate {
             label: path.display().to_string(),
             candidate,

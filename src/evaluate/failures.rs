@@ -533,7 +533,9 @@ mod tests {
             vec![],
         );
         let text = |standby: &str| {
-            format!(r#"(arch: (input: [8, 1], layers: [Flatten, Dense(units: 4), Dense(units: 2)]), cuts: [2], map: ["a", "b"]{standby})"#)
+            format!(
+                r#"(arch: (input: [8, 1], layers: [Flatten, Dense(units: 4), Dense(units: 2)]), cuts: [2], map: ["a", "b"]{standby})"#
+            )
         };
         let with: Candidate = crate::ronfmt::options()
             .from_str(&text(r#", standby: [None, Some("a")]"#))
@@ -561,7 +563,10 @@ mod tests {
         let b_down = &r.cases[1];
         assert_eq!(b_down.down, ["b"]);
         assert_eq!(b_down.completed_fraction, 0.7);
-        assert!((b_down.latency_p95_ms.unwrap() - 0.0304).abs() < 1e-12, "{b_down:?}");
+        assert!(
+            (b_down.latency_p95_ms.unwrap() - 0.0304).abs() < 1e-12,
+            "{b_down:?}"
+        );
         let (st0, nominal0, r0) = robustness(&without);
         assert!((r0.availability - 0.9).abs() < 1e-12, "{}", r0.availability);
         assert_eq!(r0.cases[1].completed_fraction, 0.0);

@@ -72,6 +72,7 @@ pub fn partition_summaries(
                 .iter()
                 .map(|l| l.kind().to_string())
                 .collect(),
+            standby: p.standby.map(|s| net.devices()[s.device].id.clone()),
         })
         .collect()
 }

@@ -88,7 +88,11 @@ pub fn failover_deployment(
                 stage.compute_ns = s.compute_ns;
             }
         }
-        let when = Cond::All(down.iter().map(|&d| Cond::DeviceDown(d, detection_ns)).collect());
+        let when = Cond::All(
+            down.iter()
+                .map(|&d| Cond::DeviceDown(d, detection_ns))
+                .collect(),
+        );
         policy.rules.push((when, plans.len()));
         plans.push(plan);
     }

@@ -40,6 +40,19 @@ pub struct PartitionSummary {
     /// older versions).
     #[serde(default)]
     pub layer_kinds: Vec<String>,
+    /// Device id of its standby, which holds a replica of it (`None`: no standby).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby: Option<String>,
+}
+
+impl PartitionSummary {
+    /// Its device, with its standby if it has one: `h1 (standby h2)`.
+    pub fn device_label(&self) -> String {
+        match &self.standby {
+            Some(s) => format!("{} (standby {s})", self.device),
+            None => self.device.clone(),
+        }
+    }
 }
 
 /// What one link carries for a member: the cut tensors routed over it.

@@ -130,4 +130,33 @@ mod tests {
         assert_eq!((v[1].resource, v[1].used_bytes), (Resource::Sram, sram));
         assert!(v[1].to_string().starts_with("device \"a\": SRAM"));
     }
+
+    /// A standby replica costs its device the partition's flash: the layers of
+    /// [40, 1] → Conv1d(8, k3) → ReLU → GlobalAvgPool → Dense(10) take 312, 64, 64 and
+    /// 208 bytes of int8 flash (weights + 64 bytes of metadata each), so cut at 2,
+    /// partition 0 is 376 B on `a` and partition 1 is 272 B on `b`, with a replica on
+    /// `a`: `a` holds 648 B, over its 400 B budget; without the standby it fits.
+    #[test]
+    fn a_standby_replica_counts_on_its_device() {
+        let text = |standby: &str| {
+            format!(
+                "Candidate(arch: Arch(input: [40, 1], layers: [Conv1d(filters: 8, kernel: 3), ReLU,
+                 GlobalAvgPool, Dense(units: 10)]), cuts: [2], map: [\"a\", \"b\"]{standby})"
+            )
+        };
+        let mut a = device("a");
+        a.flash_bytes = 400;
+        let net = Network::new(vec![a, device("b")], vec![], vec![]);
+        let with: Candidate = ron::from_str(&text(", standby: [None, Some(\"a\")]")).unwrap();
+        let c = costs(&with, &net, DType::Int8).unwrap();
+        assert_eq!(c.partitions[0].flash_bytes, 376);
+        assert_eq!(c.partitions[1].flash_bytes, 272);
+        assert_eq!(c.total_flash(), 376 + 2 * 272);
+        let v = check_budgets(&c, &net);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!((v[0].device_id.as_str(), v[0].used_bytes), ("a", 648));
+        assert_eq!(v[0].partitions, vec![0, 1]);
+        let without: Candidate = ron::from_str(&text("")).unwrap();
+        assert!(check_budgets(&costs(&without, &net, DType::Int8).unwrap(), &net).is_empty());
+    }
 }

@@ -140,12 +140,9 @@ pub fn costs(
 /// [`layer_time_ns`].
 fn partition_time_ns(layers: &[LayerCost], device: &Device) -> u64 {
     let overhead = overhead_ns(device);
-    layers
-        .iter()
-        .filter(|l| l.deployed())
-        .fold(0u64, |t, l| {
-            t.saturating_add(overhead.saturating_add(mac_ns(l.macs, device)))
-        })
+    layers.iter().filter(|l| l.deployed()).fold(0u64, |t, l| {
+        t.saturating_add(overhead.saturating_add(mac_ns(l.macs, device)))
+    })
 }
 
 /// Costs of `arch` cut at `cuts` with partition `p` on device index `devices[p]`

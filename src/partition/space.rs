@@ -1400,10 +1400,93 @@ mod tests {
                 let mut child = CandidateGenome::crossover(&pop[i], &pop[j], &cx, &mut rng);
                 child.mutate(&cx, &mut rng);
                 assert!(child.is_valid(&cx), "{child:?}");
+                assert!(child.standby.is_empty(), "no standby without space.standby");
                 let c = child.to_candidate(&cx);
                 c.arch.shapes().unwrap();
                 pop[i] = child;
             }
         }
+    }
+
+    fn standby_ctx() -> SpaceContext {
+        let mut cx = ctx(vec![100, 6]);
+        cx.space.standby = true;
+        cx
+    }
+
+    /// With `space.standby`, the operators keep every standby off its partition's own
+    /// device and aligned with the partitions, and they do use standbys: after 500
+    /// generations of crossover + mutation, some candidates have one and some not,
+    /// and every candidate file they make validates against the devices.
+    #[test]
+    fn standby_operators_keep_genomes_valid() {
+        let cx = standby_ctx();
+        let net = crate::network::Network::new(
+            ["a", "b", "c"]
+                .iter()
+                .map(|d| crate::network::tests::device(d))
+                .collect(),
+            vec![],
+            vec![],
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut pop: Vec<CandidateGenome> = (0..20)
+            .map(|_| CandidateGenome::random(&cx, &mut rng))
+            .collect();
+        let (mut with, mut without) = (0, 0);
+        for step in 0..500 {
+            let i = step % pop.len();
+            let j = (step * 7 + 3) % pop.len();
+            let mut child = CandidateGenome::crossover(&pop[i], &pop[j], &cx, &mut rng);
+            child.mutate(&cx, &mut rng);
+            assert!(child.is_valid(&cx), "{child:?}");
+            let c = child.to_candidate(&cx);
+            c.validate(&net).unwrap();
+            if child.standby.is_empty() {
+                without += 1;
+            } else {
+                with += 1;
+            }
+            pop[i] = child;
+        }
+        assert!(with > 50 && without > 50, "{with} with, {without} without");
+    }
+
+    /// Repair by hand: a standby on its partition's own device is dropped; a standby
+    /// stays with its partition when a cut before it goes away (the partitions on
+    /// `a` and `a` merge, keeping the first one's standby); a space without standbys
+    /// clears them.
+    #[test]
+    fn repair_keeps_each_standby_with_its_partition() {
+        let cx = standby_ctx();
+        let net = NetGenome {
+            blocks: vec![conv(8, BlockKind::Conv); 3],
+            dense_units: 0,
+        };
+        let mut g = CandidateGenome {
+            net: net.clone(),
+            cuts: vec![2, 4],
+            map: vec![0, 1, 2],
+            standby: vec![Some(0), Some(2), Some(0)],
+        };
+        g.repair(&cx);
+        assert_eq!(g.standby, [None, Some(2), Some(0)]);
+        // remap partition 1 onto a: it merges with partition 0, which had no standby
+        g.map[1] = 0;
+        g.repair(&cx);
+        assert_eq!(
+            (g.cuts.as_slice(), g.map.as_slice()),
+            (&[4][..], &[0, 2][..])
+        );
+        assert_eq!(g.standby, [None, Some(0)]);
+        let mut plain = g.clone();
+        plain.repair(&ctx(vec![100, 6]));
+        assert!(plain.standby.is_empty());
+        // a standby only on partition 1 that becomes its own device: none left at all
+        g.map[1] = 0;
+        g.standby = vec![None, Some(0)];
+        g.repair(&cx);
+        assert!(g.standby.is_empty(), "{g:?}");
+        assert!(g.is_valid(&cx));
     }
 }

@@ -300,7 +300,7 @@ fn member_detail(run: &Run, m: &FrontMember) -> String {
         .map(|(i, p)| {
             vec![
                 format!("P{}", i + 1),
-                p.device.clone(),
+                p.device_label(),
                 layer_range(p),
                 p.layer_kinds.join(", "),
                 bytes(p.flash_bytes),
@@ -495,7 +495,7 @@ pub(crate) fn report_html(run: &Run, plots: &[(String, String)]) -> String {
                 m.partitions_count() as f64,
                 m.partitions_count().to_string(),
             ));
-            cells.push(Cell::text(m.map.join(" → ")));
+            cells.push(Cell::text(m.placement_label(" → ")));
             cells.push(Cell::number(m.params as f64, m.params.to_string()));
             cells.push(Cell::number(m.violation, g4(m.violation)));
             cells.push(Cell::opt(m.val_accuracy, |v| format!("{:.3}", v)));

@@ -127,7 +127,7 @@ pub(crate) fn report_md(run: &Run) -> String {
         row.extend(m.values(&r.objective_names).into_iter().map(g6));
         row.push(m.params.to_string());
         row.push(format!("{:?}", m.cuts));
-        row.push(m.map.join(" → "));
+        row.push(m.placement_label(" → "));
         row.push(opt(m.val_accuracy));
         row.push(opt(m.test_accuracy));
         let _ = writeln!(s, "| {} |", row.join(" | "));
@@ -176,7 +176,7 @@ pub(crate) fn report_md(run: &Run) -> String {
             let _ = writeln!(
                 s,
                 "| {i} | {} | {}..{} | {} | {} | {} | {} | {} |",
-                p.device,
+                p.device_label(),
                 p.first_layer,
                 p.end_layer,
                 p.flash_bytes,

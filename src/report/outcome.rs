@@ -26,6 +26,7 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             constraints: f.info.constraints.clone(),
             cuts: f.candidate.cuts.clone(),
             map: f.candidate.map.clone(),
+            standby: f.candidate.standby.clone(),
             layers: f.info.layers,
             params: f.info.params,
             partitions: f.info.partitions.clone(),

@@ -201,6 +201,18 @@ fn body_lines(p: &Placement, d: usize) -> Vec<(Option<usize>, String)> {
             ),
         ));
     }
+    for (i, part) in p.partitions.iter().enumerate() {
+        if part.standby.as_ref() == Some(id) {
+            lines.push((
+                Some(i),
+                format!(
+                    "P{} standby replica · flash {}",
+                    i + 1,
+                    bytes(part.flash_bytes)
+                ),
+            ));
+        }
+    }
     if lines.is_empty() {
         let t = p.topology;
         let what = match (*id == t.source, *id == t.sink) {
@@ -309,7 +321,9 @@ pub fn placement_svg(p: &Placement) -> String {
     }
     let used_device = |d: usize| {
         let id = &t.devices[d].id;
-        p.partitions.iter().any(|q| &q.device == id)
+        p.partitions
+            .iter()
+            .any(|q| &q.device == id || q.standby.as_ref() == Some(id))
             || *id == t.source
             || *id == t.sink
             || relays(p, id)

@@ -80,6 +80,9 @@ pub struct FrontMember {
     pub cuts: Vec<usize>,
     /// Device id per partition.
     pub map: Vec<String>,
+    /// Standby device id per partition (empty: no standby anywhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standby: Vec<Option<String>>,
     /// Layers of the network.
     pub layers: usize,
     /// Trainable parameters of the network.
@@ -148,6 +151,22 @@ impl FrontMember {
     /// partitions never share a device).
     pub fn partitions_count(&self) -> usize {
         self.cuts.len() + 1
+    }
+
+    /// The devices of the partitions joined by `sep`, each standby in brackets after
+    /// its partition's device: `tag > h1(h2)` with `sep` `" > "`.
+    pub fn placement_label(&self, sep: &str) -> String {
+        self.map
+            .iter()
+            .enumerate()
+            .map(
+                |(i, d)| match self.standby.get(i).and_then(Option::as_ref) {
+                    Some(s) => format!("{d}({s})"),
+                    None => d.clone(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join(sep)
     }
 
     /// Expected share of requests completed on time under the scenario's failure

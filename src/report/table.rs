@@ -76,7 +76,7 @@ pub fn front_csv(r: &RunResults) -> String {
         row.push(num(m.val_accuracy));
         row.push(num(m.test_accuracy));
         row.push(join(&m.cuts));
-        row.push(field(&m.map.join(";")));
+        row.push(field(&m.placement_label(";")));
         row.push(join(m.partitions.iter().map(|p| p.flash_bytes)));
         row.push(join(m.partitions.iter().map(|p| p.peak_sram_bytes)));
         row.push(join(m.partitions.iter().map(|p| p.macs)));
@@ -162,6 +162,7 @@ mod tests {
                     compute_ms: 0.5,
                     out_bytes: 800,
                     layer_kinds: vec![],
+                    standby: None,
                 },
                 PartitionSummary {
                     device: "hub,2".into(),
@@ -173,6 +174,7 @@ mod tests {
                     compute_ms: 0.25,
                     out_bytes: 4,
                     layer_kinds: vec![],
+                    standby: None,
                 },
             ],
             devices: vec![],

@@ -443,6 +443,34 @@ mod tests {
         crate::ronfmt::options().from_str(text).unwrap()
     }
 
+    /// `DeviceDown(for_ms)` resolves to nanoseconds, round-trips, feeds the delays
+    /// fast-forward must stop at, and refuses a negative time.
+    #[test]
+    fn device_down_for_a_while() {
+        let s = spec(
+            r#"(members: [(name: "a", candidate: "x.ron", accuracy: 0.9),
+                          (name: "b", candidate: "y.ron", accuracy: 0.8)],
+                start: "a",
+                rules: [(when: DeviceDown(device: "b", for_ms: 300.0), use: "b"),
+                        (when: All([DeviceDown(device: "a"), DeviceDown(device: "b", for_ms: 0.5)]), use: "a")])"#,
+        );
+        let p = s.resolve(&net()).unwrap();
+        assert_eq!(p.rules[0].0, Cond::DeviceDown(1, 300_000_000));
+        assert_eq!(p.down_delays(), vec![500_000, 300_000_000]);
+        let names = [("a", "x.ron", 0.9), ("b", "y.ron", 0.8)]
+            .map(|(n, c, a)| (n.to_string(), c.to_string(), a));
+        assert_eq!(p.to_spec(&net(), &names).resolve(&net()).unwrap(), p);
+        let bad = spec(
+            r#"(members: [(name: "a", candidate: "x.ron")], start: "a",
+                rules: [(when: DeviceDown(device: "b", for_ms: -1.0), use: "a")])"#,
+        );
+        assert!(bad
+            .resolve(&net())
+            .unwrap_err()
+            .to_string()
+            .contains("for_ms must be ≥ 0, got -1"));
+    }
+
     #[test]
     fn resolves_names_and_rejects_bad_ones() {
         let s = spec(

@@ -159,6 +159,7 @@ fn chain_peak_sram_by_hand_with_receive_buffer() {
         arch: a,
         cuts: vec![3],
         map: vec!["a".into(), "b".into()],
+        standby: Vec::new(),
     };
     let c = costs(&cand, &net, DType::Int8).unwrap();
     assert_eq!(c.cut_bytes, vec![32]);

@@ -233,6 +233,7 @@ mod genomes {
                 net: net.clone(),
                 cuts: vec![],
                 map: vec![0],
+                standby: Vec::new(),
             },
             parent: None,
             crossed: false,
@@ -244,6 +245,7 @@ mod genomes {
                 net: net.clone(),
                 cuts: vec![2],
                 map: vec![0, 1],
+                standby: Vec::new(),
             },
             parent: Some(parent.key()),
             crossed: false,
@@ -260,6 +262,7 @@ mod genomes {
                 net: wider,
                 cuts: vec![],
                 map: vec![0],
+                standby: Vec::new(),
             },
             parent: Some(parent.key()),
             crossed: false,
@@ -421,7 +424,7 @@ mod flagships {
         let err = stderr(&o);
         assert!(err.contains(&format!("bad.ron:{line}:5")), "{err}");
         assert!(
-            err.contains("expected one of `arch`, `cuts`, or `map`"),
+            err.contains("expected one of `arch`, `cuts`, `map`, or `standby`"),
             "{err}"
         );
     }

@@ -898,7 +898,7 @@ fn scenario_field_tables_are_generated_from_the_code() {
 fn robustness_md_commands_run() {
     let dir = scratch();
     let outs = run_page("docs/robustness.md", dir.path());
-    assert_eq!(outs.len(), 5);
+    assert_eq!(outs.len(), 9);
     // the row of device `id` in a --failures table: (completed %, note)
     let row = |text: &str, id: &str| -> (String, bool) {
         let start = text.find("failure cases").expect("the failure table");
@@ -995,5 +995,101 @@ fn robustness_md_commands_run() {
         counts,
         [[7, 2, 2], [5, 0, 2]],
         "the page's table of the fronts"
+    );
+
+    // Standby replicas: h1 alone completes nothing when h1 is down; with its standby
+    // on h2 the requests after the 300 ms detection complete (97 of 100).
+    assert_eq!(row(&stdout(&outs[5].1), "h1"), ("0.0%".into(), false));
+    assert_eq!(row(&stdout(&outs[6].1), "h1"), ("97.0%".into(), false));
+    assert_eq!(row(&stdout(&outs[6].1), "h2"), ("100.0%".into(), true));
+
+    // The two searches of sensor-helpers: every member's availability is the page's
+    // rule (none 0.9405, h1 down 0.0495, h2 down 0.0095; a helper's case completes
+    // everything when it runs no partition, 97 % when each of its partitions has a
+    // standby, nothing otherwise), and the fronts hold what the page's table says.
+    let mut best = Vec::new();
+    let mut classes = Vec::new();
+    for run_dir in ["runs/sensor-helpers", "runs/sensor-helpers-robust"] {
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(run_dir).join("front.json")).unwrap(),
+        )
+        .unwrap();
+        let mut tally: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut top: f64 = 0.0;
+        for m in v["front"].as_array().unwrap() {
+            let ids = |k: &str| -> Vec<Option<String>> {
+                m[k].as_array()
+                    .map(|a| a.iter().map(|d| d.as_str().map(String::from)).collect())
+                    .unwrap_or_default()
+            };
+            let (map, standby) = (ids("map"), ids("standby"));
+            let completes = |helper: &str| -> f64 {
+                let mut any = false;
+                let mut all_standby = true;
+                for (i, _) in map
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.as_deref() == Some(helper))
+                {
+                    any = true;
+                    all_standby &= standby.get(i).is_some_and(Option::is_some);
+                }
+                match (any, all_standby) {
+                    (false, _) => 1.0,
+                    (true, true) => 0.97,
+                    (true, false) => 0.0,
+                }
+            };
+            let want = 0.9405 + 0.0495 * completes("h1") + 0.0095 * completes("h2");
+            let cases = m["failure_cases"].as_array().unwrap();
+            let got: f64 = cases
+                .iter()
+                .map(|c| {
+                    c["probability"].as_f64().unwrap() * c["on_time_fraction"].as_f64().unwrap()
+                })
+                .sum();
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{run_dir} {map:?} {standby:?}: {got}"
+            );
+            top = top.max(got);
+            let mut label: Vec<String> = map
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let d = d.clone().unwrap_or_default();
+                    match standby.get(i).cloned().flatten() {
+                        Some(s) => format!("{d}({s})"),
+                        None => d,
+                    }
+                })
+                .collect();
+            label.sort();
+            label.dedup();
+            *tally.entry(label.join(",")).or_default() += 1;
+        }
+        best.push(top);
+        classes.push(tally);
+    }
+    let count = |run: usize, k: &str| classes[run].get(k).copied().unwrap_or(0);
+    let table: Vec<[usize; 5]> = (0..2)
+        .map(|r| {
+            [
+                count(r, "h1"),
+                count(r, "h2"),
+                count(r, "h1,h2"),
+                count(r, "h1(h2)"),
+                count(r, "h2(h1)"),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        table,
+        [[11, 2, 0, 0, 0], [8, 14, 2, 8, 6]],
+        "the page's table of the fronts: {classes:?}"
+    );
+    assert!(
+        (best[0] - 0.99).abs() < 1e-9 && (best[1] - 0.999215).abs() < 1e-9,
+        "{best:?}"
     );
 }

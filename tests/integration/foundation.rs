@@ -801,6 +801,18 @@ fn failure_model_errors_are_located() {
         &with(r#"(devices: [(id: "b", p_down: 0.1)], cases: [["c"]])"#),
         r#"t.ron:17:60: failures.cases[0]: "c" is not in failures.devices or failures.links (what has no failure probability is never down)"#,
     );
+    assert_error(
+        at,
+        &with(
+            r#"(devices: [(id: "b", p_down: 0.1)], failover: Heartbeat(period_ms: 100.0, missed: 0))"#,
+        ),
+        "t.ron:17:97: failures.failover: missed must be at least 1 heartbeat",
+    );
+    assert_error(
+        at,
+        &with(r#"(devices: [(id: "b", p_down: 0.1)], failover: Timeout(ms: 0.0))"#),
+        "t.ron:17:73: failures.failover: ms must be > 0 (got 0)",
+    );
     // a link named in either order, and Availability with a model, are fine
     let ok = BASE.replacen(
         at,

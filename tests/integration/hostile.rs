@@ -57,6 +57,17 @@ fn bad_input_files_get_located_errors() {
     let inf_points = write("inf.csv", "1,2\n-inf,3\n");
     let points = write("points.csv", "1,2\n2,1\n");
     let empty_net = write("empty-net.ron", "Arch(input: [100, 6], layers: [])");
+    let standby = |name: &str, standby: &str| {
+        write(
+            name,
+            &format!(
+                "Candidate(\n    arch: Arch(input: [40, 1], layers: [Conv1d(filters: 8, kernel: 3), ReLU, GlobalAvgPool, Dense(units: 10)]),\n    cuts: [2],\n    map: [\"h1\", \"h2\"],\n    standby: {standby},\n)\n"
+            ),
+        )
+    };
+    let on_primary = standby("on-primary.ron", "[None, Some(\"h2\")]");
+    let unknown_standby = standby("unknown-standby.ron", "[Some(\"h9\"), None]");
+    let short_standby = standby("short-standby.ron", "[None]");
     let huge_net = write(
         "huge.ron",
         "Arch(input: [4000000000, 4000000000], layers: [Flatten, Dense(units: 10)])",
@@ -118,6 +129,33 @@ fn bad_input_files_get_located_errors() {
                 "10000000".into(),
             ],
             "cases of length 10000000 × 1 channels would need about".into(),
+        ),
+        (
+            vec![
+                "simulate".into(),
+                "scenarios/sensor-helpers.ron".into(),
+                "--candidate".into(),
+                on_primary.display().to_string(),
+            ],
+            "on-primary.ron:5:21: standby[1] = \"h2\" is the device partition 1 runs on (a standby must be another device)".into(),
+        ),
+        (
+            vec![
+                "simulate".into(),
+                "scenarios/sensor-helpers.ron".into(),
+                "--candidate".into(),
+                unknown_standby.display().to_string(),
+            ],
+            "unknown-standby.ron:5:15: standby[0] = \"h9\" is not a device of the scenario".into(),
+        ),
+        (
+            vec![
+                "simulate".into(),
+                "scenarios/sensor-helpers.ron".into(),
+                "--candidate".into(),
+                short_standby.display().to_string(),
+            ],
+            "short-standby.ron:5:14: standby has 1 entries but the candidate has 2 partitions".into(),
         ),
         (
             vec!["report".into(), d.join("no-such-run").display().to_string()],

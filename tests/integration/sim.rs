@@ -545,6 +545,7 @@ fn plan_from_candidate_uses_partition_costs() {
         arch,
         cuts: vec![3],
         map: vec!["wrist".into(), "hub".into()],
+        standby: Vec::new(),
     };
     let c = costs(&cand, &net, DType::Int8).unwrap();
     let plan = InferencePlan::from_candidate(&cand, &net, DType::Int8, 0, 2).unwrap();
