@@ -269,37 +269,73 @@ fn deployment_week(c: &mut Criterion) {
     g.finish();
 }
 
-/// The failure cases of one candidate (`simulate --failures single`, and what a search
-/// with a `failures:` model pays per candidate): the camera pipeline of
+/// The failure cases of a candidate (what `simulate --failures single`, and a search
+/// with a `failures:` model, pays per candidate): the camera pipeline of
 /// `models/candidates/` on `scenarios/camera-mnist.ron`, nominal + 4 single-device
-/// cases of 50 requests each.
+/// cases of 50 requests each; and the scenario failure model of
+/// `scenarios/sensor-helpers.ron` on `helpers-standby.ron` (a partition with a standby:
+/// nominal + 2 cases of 100 requests, one of them a failover deployment).
 fn failure_cases(c: &mut Criterion) {
-    use distrinas::evaluate::failures::single_device_failures;
+    use distrinas::evaluate::failures::{model_cases, single_device_failures, CaseSetting};
+    use distrinas::evaluate::whatif::candidate_statics;
     use distrinas::partition::Candidate;
     use distrinas::scenario::Scenario;
     use distrinas::sim::WhatIf;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let loaded = Scenario::load(root.join("scenarios/camera-mnist.ron")).unwrap();
-    let net = Network::from_scenario(&loaded);
-    let text = std::fs::read_to_string(root.join("models/candidates/camera-pipeline.ron")).unwrap();
-    let cand: Candidate = distrinas::ronfmt::options().from_str(&text).unwrap();
-    let sc = &loaded.scenario;
-    let (src, sink) = (
-        net.device_index(&sc.source).unwrap(),
-        net.device_index(&sc.sink).unwrap(),
-    );
-    let w = SimWorkload::from_scenario(&sc.workload, &loaded.base_dir).unwrap();
-    let ev = WhatIf::from_scenario(&sc.events, &net).unwrap();
-    let cfg = SimConfig {
-        seed: sc.seed,
-        max_latency_ms: sc.app.max_latency_ms,
-        ..Default::default()
+    let setting = |scenario: &str, candidate: &str| {
+        let loaded = Scenario::load(root.join(scenario)).unwrap();
+        let net = Network::from_scenario(&loaded);
+        let text = std::fs::read_to_string(root.join(candidate)).unwrap();
+        let cand: Candidate = distrinas::ronfmt::options().from_str(&text).unwrap();
+        let sc = &loaded.scenario;
+        let (src, sink) = (
+            net.device_index(&sc.source).unwrap(),
+            net.device_index(&sc.sink).unwrap(),
+        );
+        let w = SimWorkload::from_scenario(&sc.workload, &loaded.base_dir).unwrap();
+        let ev = WhatIf::from_scenario(&sc.events, &net).unwrap();
+        let cfg = SimConfig {
+            seed: sc.seed,
+            max_latency_ms: sc.app.max_latency_ms,
+            failover_ns: distrinas::sim::ms_to_ns(sc.failover_detection_ms()),
+            ..Default::default()
+        };
+        (loaded.clone(), net, cand, src, sink, w, ev, cfg)
     };
-    let run = || single_device_failures(&cand, &net, sc.dtype, src, sink, &w, &ev, &cfg).unwrap();
+    let (loaded, net, cand, src, sink, w, ev, cfg) =
+        setting("scenarios/camera-mnist.ron", "models/candidates/camera-pipeline.ron");
+    let dtype = loaded.scenario.dtype;
+    let run = || single_device_failures(&cand, &net, dtype, src, sink, &w, &ev, &cfg).unwrap();
     eprintln!("failure_cases: {} cases", run().len());
     let mut g = c.benchmark_group("failure_cases");
     g.bench_function("camera_pipeline_single_device", |b| {
         b.iter(|| black_box(run()))
+    });
+    let (loaded, net, cand, src, sink, w, ev, cfg) = setting(
+        "scenarios/sensor-helpers.ron",
+        "models/candidates/helpers-standby.ron",
+    );
+    let st = candidate_statics(&cand, &net, loaded.scenario.dtype, src, sink).unwrap();
+    let cases = model_cases(loaded.scenario.failures.as_ref().unwrap(), &net);
+    let cs = CaseSetting {
+        st: &st,
+        network: &net,
+        source: src,
+        sink,
+        workload: &w,
+        events: &ev,
+        config: &cfg,
+    };
+    let robustness = || {
+        let nominal = cs.simulate(&[]).unwrap();
+        cs.robustness(&nominal, &cases).unwrap()
+    };
+    eprintln!(
+        "failure_cases: standby availability {}",
+        robustness().availability
+    );
+    g.bench_function("helpers_standby_model", |b| {
+        b.iter(|| black_box(robustness()))
     });
     g.finish();
 }

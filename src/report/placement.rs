@@ -499,8 +499,13 @@ pub fn placement_svg(p: &Placement) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<text x="{MARGIN}" y="{:.1}" font-size="11" fill="#555">Grey: idle devices and unused links. P1, P2, …: partitions in inference order.</text>"##,
-        height - MARGIN + 4.0
+        r##"<text x="{MARGIN}" y="{:.1}" font-size="11" fill="#555">Grey: idle devices and unused links. P1, P2, …: partitions in inference order.{}</text>"##,
+        height - MARGIN + 4.0,
+        if p.partitions.iter().any(|q| q.standby.is_some()) {
+            " A standby replica runs its partition while the partition's device is down."
+        } else {
+            ""
+        }
     );
     s.push_str("</svg>\n");
     s
