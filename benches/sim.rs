@@ -302,8 +302,10 @@ fn failure_cases(c: &mut Criterion) {
         };
         (loaded.clone(), net, cand, src, sink, w, ev, cfg)
     };
-    let (loaded, net, cand, src, sink, w, ev, cfg) =
-        setting("scenarios/camera-mnist.ron", "models/candidates/camera-pipeline.ron");
+    let (loaded, net, cand, src, sink, w, ev, cfg) = setting(
+        "scenarios/camera-mnist.ron",
+        "models/candidates/camera-pipeline.ron",
+    );
     let dtype = loaded.scenario.dtype;
     let run = || single_device_failures(&cand, &net, dtype, src, sink, &w, &ev, &cfg).unwrap();
     eprintln!("failure_cases: {} cases", run().len());
@@ -316,7 +318,7 @@ fn failure_cases(c: &mut Criterion) {
         "models/candidates/helpers-standby.ron",
     );
     let st = candidate_statics(&cand, &net, loaded.scenario.dtype, src, sink).unwrap();
-    let cases = model_cases(loaded.scenario.failures.as_ref().unwrap(), &net);
+    let cases = model_cases(loaded.scenario.failures.as_ref().unwrap(), &net, 0);
     let cs = CaseSetting {
         st: &st,
         network: &net,

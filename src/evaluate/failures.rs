@@ -110,9 +110,13 @@ pub fn down_id(net: &Network, d: Down) -> String {
 
 /// The cases of a failure model with their probabilities (devices and links fail
 /// independently): the no-failure case first, then the model's `cases`, or every
-/// single failure of a listed device or link. Ids are resolved against `net` (the
+/// single failure of a listed device or link. With `sample: N`, the cases are instead
+/// the distinct states among `N` draws of the model from `seed` (ChaCha8; each
+/// listed device, then link, down when a uniform draw is below its probability),
+/// each weighted by its share of the draws: the no-failure state first (weight 0 if
+/// never drawn), then the others in order. Ids are resolved against `net` (the
 /// scenario was validated; a link is `"a-b"` in either order).
-pub fn model_cases(f: &Failures, net: &Network) -> Vec<(Vec<Down>, f64)> {
+pub fn model_cases(f: &Failures, net: &Network, seed: u64) -> Vec<(Vec<Down>, f64)> {
     let link = |a: &str, b: &str| -> Option<usize> {
         net.link_between(net.device_index(a)?, net.device_index(b)?)
     };
@@ -142,6 +146,26 @@ pub fn model_cases(f: &Failures, net: &Network) -> Vec<(Vec<Down>, f64)> {
             .map(|&(d, p)| if down.contains(&d) { p } else { 1.0 - p })
             .product()
     };
+    if let Some(n) = f.sample {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut counts: std::collections::BTreeMap<Vec<Down>, usize> = Default::default();
+        counts.insert(Vec::new(), 0);
+        for _ in 0..n {
+            let mut state: Vec<Down> = listed
+                .iter()
+                .filter(|&&(_, p)| rng.random::<f64>() < p)
+                .map(|&(d, _)| d)
+                .collect();
+            state.sort_unstable();
+            *counts.entry(state).or_default() += 1;
+        }
+        // the empty state sorts first
+        return counts
+            .into_iter()
+            .map(|(s, c)| (s, c as f64 / n as f64))
+            .collect();
+    }
     let mut sets: Vec<Vec<Down>> = vec![Vec::new()];
     match &f.cases {
         Some(cases) => {
@@ -412,7 +436,7 @@ mod tests {
         let model: Failures = crate::ronfmt::options()
             .from_str(r#"(devices: [(id: "r1", p_down: 0.1), (id: "t", p_down: 0.05)])"#)
             .unwrap();
-        let cases = model_cases(&model, &net);
+        let cases = model_cases(&model, &net, 0);
         let sets: Vec<&[Down]> = cases.iter().map(|c| c.0.as_slice()).collect();
         assert_eq!(sets, [&[][..], &[Down::Device(1)], &[Down::Device(3)]]);
         for (got, want) in cases.iter().map(|c| c.1).zip([0.855, 0.095, 0.045]) {
@@ -460,7 +484,7 @@ mod tests {
         let model: Failures = crate::ronfmt::options()
             .from_str(r#"(devices: [(id: "a", p_down: 0.1), (id: "b", mtbf_h: 4.0, mttr_h: 1.0)], cases: [["a"], ["b"], ["b", "a"]])"#)
             .unwrap();
-        let cases = model_cases(&model, &net);
+        let cases = model_cases(&model, &net, 0);
         let probs: Vec<f64> = cases.iter().map(|c| c.1).collect();
         for (got, want) in probs.iter().zip([0.72, 0.08, 0.18, 0.02]) {
             assert!((got - want).abs() < 1e-12, "{probs:?}");
@@ -495,7 +519,7 @@ mod tests {
         let model: Failures = crate::ronfmt::options()
             .from_str(r#"(links: [(a: "r1", b: "t", p_down: 0.1)], cases: [["t-r1"]])"#)
             .unwrap();
-        let cases = model_cases(&model, &net);
+        let cases = model_cases(&model, &net, 0);
         assert_eq!(cases[1].0, [Down::Link(1)]);
         assert!((cases[0].1 - 0.9).abs() < 1e-12 && (cases[1].1 - 0.1).abs() < 1e-12);
         let cfg = SimConfig {
@@ -545,7 +569,7 @@ mod tests {
             .from_str(r#"(devices: [(id: "b", p_down: 0.1)], failover: Timeout(ms: 250.0))"#)
             .unwrap();
         assert_eq!(model.failover.detection_ms(), 250.0);
-        let cases = model_cases(&model, &net);
+        let cases = model_cases(&model, &net, 0);
         let w = SimWorkload::periodic(100_000_000, 10);
         let cfg = SimConfig {
             failover_ns: 250_000_000,
@@ -612,5 +636,54 @@ mod tests {
         let r = run(false);
         assert_eq!((r.completed, r.dropped), (8, 2));
         assert_eq!(r, run(true));
+    }
+
+    /// Sampled states: r1 and t of the diamond each down half of the time, 20,000
+    /// draws. The four states (none, r1, t, both) each get about a quarter of the
+    /// draws (binomial standard deviation 0.003: within 0.015), their weights sum to
+    /// 1, the draws are the same for the same seed and differ for another. The
+    /// candidate on the source completes whenever t is up (a dead r1 is routed
+    /// around), so its availability is exactly the weight of the states without t.
+    #[test]
+    fn sampled_states_weigh_by_their_share_of_the_draws() {
+        let net = diamond();
+        let model: Failures = crate::ronfmt::options()
+            .from_str(
+                r#"(devices: [(id: "r1", p_down: 0.5), (id: "t", p_down: 0.5)], sample: 20000)"#,
+            )
+            .unwrap();
+        let cases = model_cases(&model, &net, 7);
+        let sets: Vec<&[Down]> = cases.iter().map(|c| c.0.as_slice()).collect();
+        assert_eq!(
+            sets,
+            [
+                &[][..],
+                &[Down::Device(1)],
+                &[Down::Device(1), Down::Device(3)],
+                &[Down::Device(3)]
+            ]
+        );
+        for (_, w) in &cases {
+            assert!((w - 0.25).abs() < 0.015, "{cases:?}");
+        }
+        assert!((cases.iter().map(|c| c.1).sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(model_cases(&model, &net, 7), cases);
+        assert_ne!(model_cases(&model, &net, 8), cases);
+        let w = SimWorkload::periodic(100_000_000, 20);
+        let cfg = SimConfig {
+            max_latency_ms: Some(10.0),
+            ..SimConfig::default()
+        };
+        let st = candidate_statics(&whole_on_source(), &net, DType::Int8, 0, 3).unwrap();
+        let setting = no_events(&st, &net, 3, &w, &cfg);
+        let r = setting
+            .robustness(&setting.simulate(&[]).unwrap(), &cases)
+            .unwrap();
+        let t_up = cases[0].1 + cases[1].1;
+        assert!(
+            (r.availability - t_up).abs() < 1e-12,
+            "{} {t_up}",
+            r.availability
+        );
     }
 }

@@ -123,6 +123,12 @@ pub fn mix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Seed of the sampled failure states of a run with master seed `master` (the same
+/// draws for every candidate of the run).
+pub fn failure_seed(master: u64) -> u64 {
+    mix(master ^ 0x4641_494c)
+}
+
 /// Stable 64-bit key of a candidate: FNV-1a of its RON text (the same across runs,
 /// platforms and Rust versions).
 pub fn candidate_key(c: &Candidate) -> u64 {
@@ -287,7 +293,8 @@ impl Context {
         };
         let sim = setting.simulate(&[]).and_then(|mut f| {
             if let Some(model) = &self.scenario.failures {
-                let cases = super::failures::model_cases(model, &self.network);
+                let cases =
+                    super::failures::model_cases(model, &self.network, failure_seed(self.seed));
                 f.robustness = Some(setting.robustness(&f, &cases)?);
             }
             Ok(f)

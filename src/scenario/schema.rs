@@ -62,6 +62,12 @@ pub struct Failures {
     /// link. The case with no failure is always simulated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases: Option<Vec<Vec<String>>>,
+    /// Instead of `cases`: draw this many states of the whole model (every listed
+    /// device and link down with its probability, independently), from the run's
+    /// seed, the same draws for every candidate; each distinct state is a case
+    /// weighted by its share of the draws, multiple failures included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<usize>,
     /// How long a failed device takes to be noticed, after which the partitions it ran
     /// move to their standby devices (`space.standby`). Default
     /// `Heartbeat(period_ms: 100.0, missed: 3)`.

@@ -480,6 +480,20 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
                 }
                 cx.downtime(&p, &what, l.p_down, l.mtbf_h, l.mttr_h);
             }
+            if let Some(n) = f.sample {
+                if f.cases.is_some() {
+                    cx.err(
+                        "failures.sample",
+                        "failures: give either cases or sample, not both".into(),
+                    );
+                }
+                if !(1..=1_000_000).contains(&n) {
+                    cx.err(
+                        "failures.sample",
+                        format!("failures.sample must be in 1..=1000000 (got {n})"),
+                    );
+                }
+            }
             match f.failover {
                 Failover::Timeout { ms } => {
                     cx.positive("failures.failover.ms", "failures.failover: ", "ms", ms)

@@ -813,6 +813,16 @@ fn failure_model_errors_are_located() {
         &with(r#"(devices: [(id: "b", p_down: 0.1)], failover: Timeout(ms: 0.0))"#),
         "t.ron:17:73: failures.failover: ms must be > 0 (got 0)",
     );
+    assert_error(
+        at,
+        &with(r#"(devices: [(id: "b", p_down: 0.1)], sample: 0)"#),
+        "t.ron:17:59: failures.sample must be in 1..=1000000 (got 0)",
+    );
+    assert_error(
+        at,
+        &with(r#"(devices: [(id: "b", p_down: 0.1)], cases: [["b"]], sample: 10)"#),
+        "t.ron:17:75: failures: give either cases or sample, not both",
+    );
     // a link named in either order, and Availability with a model, are fine
     let ok = BASE.replacen(
         at,
