@@ -1390,21 +1390,28 @@ mod tests {
     fn random_mutated_crossed_are_valid() {
         for input in [vec![100, 6], vec![8, 8, 1], vec![5, 3]] {
             let cx = ctx(input);
-            let mut rng = ChaCha8Rng::seed_from_u64(1);
-            let mut pop: Vec<CandidateGenome> = (0..20)
-                .map(|_| CandidateGenome::random(&cx, &mut rng))
-                .collect();
-            for step in 0..500 {
-                let i = step % pop.len();
-                let j = (step * 7 + 3) % pop.len();
-                let mut child = CandidateGenome::crossover(&pop[i], &pop[j], &cx, &mut rng);
-                child.mutate(&cx, &mut rng);
-                assert!(child.is_valid(&cx), "{child:?}");
+            evolve(&cx, 1, |child| {
                 assert!(child.standby.is_empty(), "no standby without space.standby");
-                let c = child.to_candidate(&cx);
-                c.arch.shapes().unwrap();
-                pop[i] = child;
-            }
+                child.to_candidate(&cx).arch.shapes().unwrap();
+            });
+        }
+    }
+
+    /// 500 children of a random population of 20 (crossover, then mutation), each
+    /// checked valid and passed to `check`.
+    fn evolve(cx: &SpaceContext, seed: u64, mut check: impl FnMut(&CandidateGenome)) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut pop: Vec<CandidateGenome> = (0..20)
+            .map(|_| CandidateGenome::random(cx, &mut rng))
+            .collect();
+        for step in 0..500 {
+            let i = step % pop.len();
+            let j = (step * 7 + 3) % pop.len();
+            let mut child = CandidateGenome::crossover(&pop[i], &pop[j], cx, &mut rng);
+            child.mutate(cx, &mut rng);
+            assert!(child.is_valid(cx), "{child:?}");
+            check(&child);
+            pop[i] = child;
         }
     }
 
@@ -1429,26 +1436,15 @@ mod tests {
             vec![],
             vec![],
         );
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut pop: Vec<CandidateGenome> = (0..20)
-            .map(|_| CandidateGenome::random(&cx, &mut rng))
-            .collect();
         let (mut with, mut without) = (0, 0);
-        for step in 0..500 {
-            let i = step % pop.len();
-            let j = (step * 7 + 3) % pop.len();
-            let mut child = CandidateGenome::crossover(&pop[i], &pop[j], &cx, &mut rng);
-            child.mutate(&cx, &mut rng);
-            assert!(child.is_valid(&cx), "{child:?}");
-            let c = child.to_candidate(&cx);
-            c.validate(&net).unwrap();
+        evolve(&cx, 7, |child| {
+            child.to_candidate(&cx).validate(&net).unwrap();
             if child.standby.is_empty() {
                 without += 1;
             } else {
                 with += 1;
             }
-            pop[i] = child;
-        }
+        });
         assert!(with > 50 && without > 50, "{with} with, {without} without");
     }
 
