@@ -125,6 +125,7 @@ fn device(id: &str, mac_per_s: f64) -> Device {
         battery_mj: Some(1e7),
         cores: 1,
         energy_budget_mj: None,
+        latency: Default::default(),
     }
 }
 

@@ -24,7 +24,7 @@ pub mod sram;
 
 pub use cost::{arch_cost, layer_costs, ArchCost, LayerCost};
 pub use dims::{Dims, MAX_RANK};
-pub use layer::{Layer, Padding, Size2};
+pub use layer::{Layer, Padding, Size2, LAYER_KINDS};
 pub use shape::{conv_out_len, pool_out_len, ShapeError, MAX_ELEMENTS, MAX_LAYERS, MAX_LAYER_MACS};
 
 use serde::{Deserialize, Serialize};

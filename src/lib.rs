@@ -8,7 +8,8 @@
 //! topology, routing) and [`arch`] (layers, shapes, costs) → [`partition`] (cuts and
 //! device maps) → [`sim`] (discrete-event simulation) and [`train`] (ndarray trainer)
 //! → [`search`] (generic SPEA2 / NSGA-II / random / aging evolution) → [`evaluate`]
-//! (the candidate problem) → [`report`] (tables and plots).
+//! (the candidate problem) → [`report`] (tables and plots). [`calibrate`] fits a
+//! device's per-layer latency model to measurements.
 //!
 //! ```
 //! use distrinas::arch::Arch;
@@ -22,6 +23,7 @@
 
 pub mod arch;
 pub mod atomic;
+pub mod calibrate;
 pub mod evaluate;
 pub mod network;
 pub mod partition;

@@ -24,6 +24,8 @@ crate::device_table!(table_plain_struct! {
         tail {
             /// Energy budget per inference, mJ (constraint).
             pub energy_budget_mj: Option<f64>,
+            /// Fitted per-layer latency by layer kind (empty: the two-term model).
+            pub latency: std::collections::BTreeMap<String, crate::scenario::LayerLatency>,
         }
     }
 });
@@ -195,6 +197,7 @@ impl Network {
                         id: d.id.clone(),
                         profile: d.profile.clone(),
                         energy_budget_mj: d.energy_budget_mj,
+                        latency: p.latency.clone(),
                     };
                 })
             })
@@ -476,6 +479,7 @@ pub(crate) mod tests {
             battery_mj: None,
             cores: 1,
             energy_budget_mj: None,
+            latency: Default::default(),
         }
     }
 

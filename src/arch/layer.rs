@@ -210,6 +210,26 @@ pub enum Layer {
     Branch { from: usize },
 }
 
+/// Every layer kind, as [`Layer::kind`] names it.
+pub const LAYER_KINDS: [&str; 16] = [
+    "Conv1d",
+    "Conv2d",
+    "DepthwiseConv1d",
+    "DepthwiseConv2d",
+    "Dense",
+    "ReLU",
+    "ReLU6",
+    "BatchNorm",
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "GlobalAvgPool",
+    "Flatten",
+    "Add",
+    "Branch",
+];
+
 impl Layer {
     /// The variant's name as written in RON (`"Conv1d"`, `"ReLU"`, ...).
     pub fn kind(&self) -> &'static str {

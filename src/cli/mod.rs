@@ -2,6 +2,7 @@
 
 mod adapt;
 mod bench_search;
+mod calibrate;
 mod compare;
 mod cost;
 mod hv;
@@ -68,6 +69,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Per-layer params, MACs, flash and SRAM of a network (and its partitions).
     Cost(cost::CostArgs),
+    /// Fit a device's per-layer latency model to measured layers.
+    Calibrate(calibrate::CalibrateArgs),
     /// Train one network on a dataset.
     Train(Box<train::TrainArgs>),
     /// Regenerate tables and plots of a run folder.
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(a) => validate::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Cost(a) => cost::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
         Command::Train(a) => train::run(*a),
         Command::Report(a) => report::run(a),
         Command::Compare(a) => compare::run(a),

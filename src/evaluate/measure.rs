@@ -285,6 +285,7 @@ mod tests {
             battery_mj: None,
             cores: 1,
             energy_budget_mj: None,
+            latency: Default::default(),
         }
     }
 

@@ -94,10 +94,16 @@ impl PartitionCosts {
     }
 }
 
-/// Time of one deployed layer on `device`, ns:
+/// Time of one deployed layer on `device`, ns. With a fitted model for the layer's
+/// kind (`latency` of the device profile, `docs/calibration.md`):
+/// `round(overhead_us × 1000 + ns_per_mac × macs + ns_per_byte × (in_bytes +
+/// output_bytes))`; otherwise the two-term model
 /// `round(layer_overhead_us × 1000) + ceil(macs × 10⁹ / mac_per_s)`.
-pub fn layer_time_ns(macs: u64, device: &Device) -> u64 {
-    overhead_ns(device).saturating_add(mac_ns(macs, device))
+pub fn layer_time_ns(layer: &LayerCost, in_bytes: u64, device: &Device) -> u64 {
+    match device.latency.get(layer.kind) {
+        Some(m) => m.time_ns(layer.macs, in_bytes.saturating_add(layer.output_bytes)),
+        None => overhead_ns(device).saturating_add(mac_ns(layer.macs, device)),
+    }
 }
 
 /// `round(layer_overhead_us × 1000)`, ns.
@@ -129,19 +135,33 @@ pub fn costs(
             let dev = &network.devices()[device];
             Standby {
                 device,
-                compute_ns: partition_time_ns(&costs.layers[p.layers.clone()], dev),
+                compute_ns: partition_time_ns(
+                    &costs.layers,
+                    p.layers.clone(),
+                    costs.input_bytes,
+                    dev,
+                ),
             }
         });
     }
     Ok(costs)
 }
 
-/// Compute time of `layers` on `device`, ns: Σ over the deployed layers of
-/// [`layer_time_ns`].
-fn partition_time_ns(layers: &[LayerCost], device: &Device) -> u64 {
-    let overhead = overhead_ns(device);
-    layers.iter().filter(|l| l.deployed()).fold(0u64, |t, l| {
-        t.saturating_add(overhead.saturating_add(mac_ns(l.macs, device)))
+/// Compute time of layers `range` of `layers` (a network whose input tensor has
+/// `input_bytes`) on `device`, ns: Σ over the deployed layers of [`layer_time_ns`], each
+/// reading the previous layer's output (the network input for layer 0).
+fn partition_time_ns(
+    layers: &[LayerCost],
+    range: Range<usize>,
+    input_bytes: u64,
+    device: &Device,
+) -> u64 {
+    range.filter(|&i| layers[i].deployed()).fold(0u64, |t, i| {
+        let in_bytes = match i {
+            0 => input_bytes,
+            _ => layers[i - 1].output_bytes,
+        };
+        t.saturating_add(layer_time_ns(&layers[i], in_bytes, device))
     })
 }
 
@@ -197,7 +217,7 @@ pub fn costs_on(
             output_bytes: if end < n { after } else { output_bytes },
             standby: None,
         };
-        p.compute_ns = partition_time_ns(&layers[range.clone()], dev);
+        p.compute_ns = partition_time_ns(&layers, range.clone(), input_bytes, dev);
         for l in layers[range].iter().filter(|l| l.deployed()) {
             p.flash_bytes += l.flash_bytes;
             p.macs += l.macs;
@@ -261,5 +281,34 @@ mod tests {
         // 4 layers × 10 µs + (112640 + 128) MACs / 1e8 → 1_127_680 ns
         assert_eq!(p1.compute_ns, 40_000 + 1_126_400 + 1_280);
         assert_eq!(c.total_macs(), 46_080 + 112_640 + 128);
+    }
+
+    /// A fitted latency model replaces the two-term one for its kinds only. Device
+    /// `a` (10 µs per layer, 10⁸ MAC/s) has `Dense`: 5 µs + 2 ns/MAC + 1 ns/byte. The
+    /// int8 network [8, 1] → Flatten → Dense(4) → Dense(2), by hand: Flatten (no
+    /// fitted model) 10 µs; Dense(4) 5,000 + 2 × 32 + (8 + 4) = 5,076 ns; Dense(2)
+    /// 5,000 + 2 × 8 + (4 + 2) = 5,022 ns; 20,098 ns in all.
+    #[test]
+    fn a_fitted_latency_model_times_its_kinds() {
+        let cand: Candidate = ron::from_str(
+            "Candidate(arch: Arch(input: [8, 1], layers: [Flatten, Dense(units: 4), Dense(units: 2)]), map: [\"a\"])",
+        )
+        .unwrap();
+        let mut a = device("a");
+        a.latency.insert(
+            "Dense".into(),
+            crate::scenario::LayerLatency {
+                overhead_us: 5.0,
+                ns_per_mac: 2.0,
+                ns_per_byte: 1.0,
+            },
+        );
+        let net = Network::new(vec![a], vec![], vec![]);
+        let c = costs(&cand, &net, DType::Int8).unwrap();
+        assert_eq!(c.partitions[0].compute_ns, 20_098);
+        // without the model: three layers of 10 µs + 40 MACs at 10⁸ MAC/s
+        let plain = Network::new(vec![device("a")], vec![], vec![]);
+        let c = costs(&cand, &plain, DType::Int8).unwrap();
+        assert_eq!(c.partitions[0].compute_ns, 30_000 + 320 + 80);
     }
 }

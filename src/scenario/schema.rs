@@ -254,9 +254,38 @@ crate::device_table!(table_struct! {
             /// Where each number comes from.
             #[serde(default)]
             pub sources: Vec<String>,
+            /// Fitted per-layer latency by layer kind (`distrinas calibrate`,
+            /// `docs/calibration.md`); a kind not listed keeps the two-term model
+            /// `layer_overhead_us + macs / mac_per_s`.
+            #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+            pub latency: std::collections::BTreeMap<String, LayerLatency>,
         }
     }
 });
+
+/// The fitted latency of one layer kind on a device: `overhead_us` + `ns_per_mac` ×
+/// MACs + `ns_per_byte` × (input + output bytes), every coefficient ≥ 0. The two-term
+/// model is the case `ns_per_mac = 10⁹ / mac_per_s`, `ns_per_byte = 0`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerLatency {
+    /// Fixed cost per executed layer, µs.
+    pub overhead_us: f64,
+    /// Time per multiply-accumulate, ns.
+    pub ns_per_mac: f64,
+    /// Time per byte of input and output tensor, ns.
+    pub ns_per_byte: f64,
+}
+
+impl LayerLatency {
+    /// Time of a layer with `macs` MACs and `bytes` of input + output, ns (rounded).
+    pub fn time_ns(&self, macs: u64, bytes: u64) -> u64 {
+        let ns = self.overhead_us * 1e3
+            + self.ns_per_mac * macs as f64
+            + self.ns_per_byte * bytes as f64;
+        ns.round().max(0.0) as u64
+    }
+}
 
 crate::device_table!(table_fields_impl! { DeviceProfile; });
 crate::device_table!(table_merge_impl! { DeviceProfile, DeviceSpec; });

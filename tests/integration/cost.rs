@@ -134,6 +134,7 @@ fn dev(id: &str, flash: u64, sram: u64) -> Device {
         battery_mj: None,
         cores: 1,
         energy_budget_mj: None,
+        latency: Default::default(),
     }
 }
 

@@ -893,6 +893,38 @@ fn scenario_field_tables_are_generated_from_the_code() {
     }
 }
 
+/// docs/calibration.md: the synthetic measurements give back the coefficients that
+/// made them (the table of `scripts/synthetic_calibration.py`), the written profile
+/// loads, and its fitted model times layers in the cost model.
+#[test]
+fn calibration_md_commands_run() {
+    let dir = scratch();
+    let outs = run_page("docs/calibration.md", dir.path());
+    assert_eq!(outs.len(), 2);
+    let v: Value = serde_json::from_str(stdout(&outs[1].1).trim()).unwrap();
+    let truth = [
+        ("Conv2d", 30.0, 62.5, 1.5),
+        ("DepthwiseConv2d", 25.0, 110.0, 3.0),
+        ("Dense", 15.0, 58.0, 1.0),
+        ("ReLU", 5.0, 0.0, 4.0),
+        ("MaxPool2d", 8.0, 0.0, 6.0),
+    ];
+    for (kind, o, m, b) in truth {
+        let c = &v["coefficients"][kind];
+        let f = |k: &str| c[k].as_f64().unwrap();
+        assert!((f("overhead_us") - o).abs() < 5.0, "{kind}: {c}");
+        assert!((f("ns_per_mac") - m).abs() <= 5e-4 * m, "{kind}: {c}");
+        assert!((f("ns_per_byte") - b).abs() < 0.25, "{kind}: {c}");
+        // the page's table shows the fit to one decimal
+        let shown = format!("{:.4}", f("ns_per_mac"));
+        assert!(stdout(&outs[0].1).contains(&shown), "{kind}: {shown}");
+    }
+    let text = std::fs::read_to_string(dir.path().join("nrf52840-calibrated.ron")).unwrap();
+    let p = distrinas::scenario::profiles::parse_device_profile("p.ron", &text).unwrap();
+    assert_eq!(p.latency.len(), 5);
+    assert!(p.sources.last().unwrap().contains("100 measured layers"));
+}
+
 /// docs/robustness.md: the commands run, and the figures the page quotes hold.
 #[test]
 fn robustness_md_commands_run() {

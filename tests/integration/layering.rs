@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 /// Levels from the README's "Layout": utilities, then scenario → network | arch →
 /// partition → sim | train → search → evaluate → report.
-const LEVELS: [(&str, u32); 12] = [
+const LEVELS: [(&str, u32); 13] = [
     ("atomic", 0),
     ("ronfmt", 0),
     ("scenario", 1),
     ("network", 2),
     ("arch", 2),
     ("partition", 3),
+    ("calibrate", 3),
     ("sim", 4),
     ("train", 4),
     ("search", 5),

@@ -21,6 +21,7 @@ fn device(id: &str) -> Device {
         battery_mj: None,
         cores: 1,
         energy_budget_mj: None,
+        latency: Default::default(),
     }
 }
 
