@@ -644,6 +644,14 @@ fn every_ron_example_in_scenarios_doc_parses() {
             assert_eq!(p, [0.2, 0.01]);
             assert_eq!(f.links[0].probability(), 0.05);
             assert_eq!(f.cases.map(|c| c.len()), Some(4));
+            assert_eq!(f.failover.detection_ms(), 300.0);
+        } else if let Some(rest) = head.strip_prefix("latency:") {
+            let m: std::collections::BTreeMap<String, distrinas::scenario::LayerLatency> =
+                distrinas::scenario::ron_options()
+                    .from_str(rest.trim().trim_end_matches(','))
+                    .unwrap_or_else(|e| panic!("{e}\n{b}"));
+            // 32 µs + 62.5 ns × 1000 MACs + 1.34 ns × 100 bytes = 94,634 ns
+            assert_eq!(m["Conv2d"].time_ns(1000, 100), 94_634);
         } else {
             panic!("unrecognised ron block:\n{b}");
         }
