@@ -161,6 +161,16 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         for (f, m) in prof.problems() {
             cx.err(&format!("{p}.{f}"), format!("{what}{m}"));
         }
+        for (kind, m) in &prof.latency {
+            for (f, x) in [
+                ("overhead_us", m.overhead_us),
+                ("ns_per_mac", m.ns_per_mac),
+                ("ns_per_byte", m.ns_per_byte),
+            ] {
+                let field = format!("latency[{kind:?}].{f}");
+                cx.non_negative(&format!("{p}.profile"), &what, &field, x);
+            }
+        }
         if let Some(b) = d.energy_budget_mj {
             let f = "energy_budget_mj";
             cx.positive(&format!("{p}.{f}"), &what, f, b);

@@ -844,3 +844,37 @@ fn failure_model_errors_are_located() {
         "t.ron:16:36: search.objectives: Availability needs a failure model: add `failures: (devices: [(id: \"...\", p_down: 0.05)])`",
     );
 }
+
+/// A profile's fitted latency model is used only with non-negative coefficients: a
+/// profile file with a negative one is refused, naming the device, kind and field.
+#[test]
+fn a_negative_fitted_latency_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let prof = |ns_per_mac: &str| {
+        let text = std::fs::read_to_string(repo("models/devices/nrf52840.ron"))
+            .unwrap()
+            .trim_end()
+            .trim_end_matches(')')
+            .to_string()
+            + &format!(
+                "    latency: {{\"Dense\": LayerLatency(overhead_us: 5.0, ns_per_mac: {ns_per_mac}, ns_per_byte: 0.0)}},\n)\n"
+            );
+        std::fs::write(dir.path().join("cal.ron"), text).unwrap();
+    };
+    let text = BASE
+        .replacen("profile: \"nrf52840\"", "profile: \"cal.ron\"", 1)
+        .replace("\"../data/", &format!("\"{}/", repo("data").display()));
+    prof("60.0");
+    let l = Scenario::from_text(&text, "t.ron", dir.path()).unwrap();
+    assert_eq!(l.network().devices()[0].latency["Dense"].ns_per_mac, 60.0);
+    prof("-1.0");
+    let e = Scenario::from_text(&text, "t.ron", dir.path())
+        .unwrap_err()
+        .lines();
+    assert!(
+        e.iter()
+            .any(|l| l
+                .ends_with("device \"a\": latency[\"Dense\"].ns_per_mac must be >= 0 (got -1)")),
+        "{e:#?}"
+    );
+}
