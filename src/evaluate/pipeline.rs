@@ -90,6 +90,9 @@ pub struct Context {
     pub objectives: Vec<Objective>,
     /// Master seed.
     pub seed: u64,
+    /// The cases of the scenario's failure model with their probabilities, the same
+    /// for every candidate (`failures::model_cases`; empty without a model).
+    pub failure_cases: Vec<(Vec<super::failures::Down>, f64)>,
     pub store: WeightStore,
     pub costs: CostFn,
 }
@@ -292,10 +295,8 @@ impl Context {
             config: &cfg,
         };
         let sim = setting.simulate(&[]).and_then(|mut f| {
-            if let Some(model) = &self.scenario.failures {
-                let cases =
-                    super::failures::model_cases(model, &self.network, failure_seed(self.seed));
-                f.robustness = Some(setting.robustness(&f, &cases)?);
+            if self.scenario.failures.is_some() {
+                f.robustness = Some(setting.robustness(&f, &self.failure_cases)?);
             }
             Ok(f)
         });

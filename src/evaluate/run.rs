@@ -232,6 +232,9 @@ pub fn build_problem(
         .map_err(EvaluateError::Simulation)?;
     let events = WhatIf::from_scenario(&s.events, &network).map_err(EvaluateError::Simulation)?;
     let rate_hz = arrival_rate_hz(&workload);
+    let failure_cases = s.failures.as_ref().map_or_else(Vec::new, |f| {
+        super::failures::model_cases(f, &network, super::pipeline::failure_seed(seed))
+    });
     let ctx = Context {
         scenario: s.clone(),
         network,
@@ -243,6 +246,7 @@ pub fn build_problem(
         rate_hz,
         objectives: s.search.objectives.clone(),
         seed,
+        failure_cases,
         store,
         costs: partition_costs,
     };
