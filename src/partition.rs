@@ -152,16 +152,13 @@ impl Candidate {
             .enumerate()
             .map(|(partition, s)| {
                 let Some(id) = s else { return Ok(None) };
-                let err = |e: fn(usize, String) -> PartitionError| e(partition, id.clone());
-                let d = network.device_index(id).ok_or_else(|| {
-                    err(|partition, id| PartitionError::UnknownStandby { partition, id })
-                })?;
-                if self.map.get(partition) == Some(id) {
-                    return Err(err(|partition, id| PartitionError::StandbyOnPrimary {
-                        partition,
-                        id,
-                    }));
+                let (partition, id) = (partition, id.clone());
+                if self.map.get(partition) == Some(&id) {
+                    return Err(PartitionError::StandbyOnPrimary { partition, id });
                 }
+                let d = network
+                    .device_index(&id)
+                    .ok_or(PartitionError::UnknownStandby { partition, id })?;
                 Ok(Some(d))
             })
             .collect()
