@@ -18,6 +18,7 @@ pub mod run;
 pub mod runfolder;
 pub mod simulation;
 pub mod summary;
+pub mod surrogate;
 pub mod sweep;
 pub mod warm;
 pub mod whatif;

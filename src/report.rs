@@ -363,6 +363,7 @@ pub(crate) mod tests {
                     elapsed_s: 0.5,
                     archive: vec![vec![0.5, 10.0], vec![2.0, 40.0]],
                     best: vec![vec![0.5, 10.0], vec![2.0, 40.0]],
+                    ..Default::default()
                 },
                 GenerationRecord {
                     generation: 1,
@@ -370,6 +371,7 @@ pub(crate) mod tests {
                     elapsed_s: 1.0,
                     archive: vec![vec![0.2, 30.0], vec![1.0, 5.0]],
                     best: vec![vec![0.2, 30.0], vec![0.5, 10.0], vec![1.0, 5.0]],
+                    ..Default::default()
                 },
             ],
             history: vec![],

@@ -46,6 +46,11 @@ pub struct SearchArgs {
     /// becomes `runs/<scenario>-single-<seed>`.
     #[arg(long)]
     pub single_device: bool,
+    /// Spare the training of candidates a surrogate predicts to be dominated, as
+    /// `search.fidelity.surrogate: Some(())` (the scenario's settings when it has
+    /// some). The default output folder becomes `runs/<scenario>-surrogate-<seed>`.
+    #[arg(long)]
+    pub surrogate: bool,
     /// Open the initial population with these networks and their trained weights: a
     /// run folder (its feasible front) or a network / candidate RON file (weights from
     /// `<stem>.weights` beside it). Repeatable; adds to `search.warm_start`.
@@ -73,9 +78,28 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     if args.single_device {
         loaded.scenario.space.max_cuts = 0;
     }
+    if args.surrogate {
+        let s = &mut loaded.scenario;
+        if !s.search.trains_for_objectives() && s.app.min_accuracy.is_none() {
+            anyhow::bail!(
+                "--surrogate: no objective or constraint of {} depends on training (ValLoss, \
+                 Error or app.min_accuracy), so there is nothing to predict",
+                s.name
+            );
+        }
+        s.search
+            .fidelity
+            .surrogate
+            .get_or_insert_with(Default::default);
+    }
     let s = &loaded.scenario;
     let seed = args.seed.unwrap_or(s.seed);
-    let mode = if args.single_device { "-single" } else { "" };
+    let mode = match (args.single_device, args.surrogate) {
+        (true, true) => "-single-surrogate",
+        (true, false) => "-single",
+        (false, true) => "-surrogate",
+        (false, false) => "",
+    };
     let out = args
         .out
         .clone()

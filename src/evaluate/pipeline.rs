@@ -39,6 +39,26 @@ pub enum Stage {
     Skipped,
     /// Simulated and trained.
     Full,
+    /// Simulated; validation loss and accuracy predicted by the surrogate, not trained
+    /// (see `docs/fidelity.md`).
+    Predicted,
+}
+
+/// A candidate that passed the cost, budget and simulation stages: what the training
+/// (or prediction) stage starts from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screened {
+    pub statics: StaticFigures,
+    pub sim: SimFigures,
+    /// Trainable parameters.
+    pub params: u64,
+}
+
+/// The outcome of the cheap stages: finished (invalid or skipped), or on to training.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screening {
+    Finished(Box<Evaluated>),
+    Passed(Box<Screened>),
 }
 
 /// The result of evaluating one candidate.
@@ -132,16 +152,21 @@ pub fn failure_seed(master: u64) -> u64 {
     mix(master ^ 0x4641_494c)
 }
 
-/// Stable 64-bit key of a candidate: FNV-1a of its RON text (the same across runs,
+/// Stable 64-bit key of a value: FNV-1a of its RON text (the same across runs,
 /// platforms and Rust versions).
-pub fn candidate_key(c: &Candidate) -> u64 {
-    let text = ron::to_string(c).unwrap_or_default();
+pub fn ron_key<T: serde::Serialize + ?Sized>(value: &T) -> u64 {
+    let text = ron::to_string(value).unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01B3);
     }
     h
+}
+
+/// Stable 64-bit key of a candidate ([`ron_key`] of it).
+pub fn candidate_key(c: &Candidate) -> u64 {
+    ron_key(c)
 }
 
 impl Context {
@@ -231,20 +256,9 @@ impl Context {
         }
     }
 
-    /// Runs the pipeline on `candidate` (key `key`): costs, budget check, simulation,
-    /// training — `child_epochs` epochs starting from the stored weights of `parent`
-    /// when they exist, `train_epochs` from scratch otherwise. Trained weights are
-    /// stored under `key`. Never panics; problems make the candidate invalid (the last
-    /// constraint, `valid`, is then violated) or skipped.
-    pub fn evaluate(
-        &self,
-        candidate: &Candidate,
-        key: u64,
-        parent: Option<u64>,
-        train_epochs: usize,
-        child_epochs: usize,
-        skip_margin: f64,
-    ) -> Evaluated {
+    /// The cheap stages of the pipeline on `candidate` (key `key`): costs, budget check
+    /// (`skip_margin`), simulation.
+    pub fn screen(&self, candidate: &Candidate, key: u64, skip_margin: f64) -> Screening {
         let classes = self.splits.num_classes();
         let empty = |st: StaticFigures| Figures {
             statics: st,
@@ -253,11 +267,16 @@ impl Context {
             val_accuracy: None,
             classes,
         };
+        let done = |stage, figures, params, note| {
+            Screening::Finished(Box::new(
+                self.finish(key, stage, figures, params, None, note),
+            ))
+        };
         let costs = match (self.costs)(candidate, &self.network, self.scenario.dtype) {
             Ok(c) => c,
             Err(e) => {
                 let st = static_figures(Vec::new(), 0, &self.network, self.source, self.sink);
-                return self.finish(key, Stage::Invalid, empty(st), 0, None, Some(e));
+                return done(Stage::Invalid, empty(st), 0, Some(e));
             }
         };
         let params = costs.params;
@@ -270,14 +289,14 @@ impl Context {
         );
         if st.unreachable {
             let note = Some("a transfer has no route".to_string());
-            return self.finish(key, Stage::Invalid, empty(st), params, None, note);
+            return done(Stage::Invalid, empty(st), params, note);
         }
         let over = memory_constraints(&st, &self.network)
             .iter()
             .map(|c| c.violation())
             .fold(0.0, f64::max);
         if over > skip_margin {
-            return self.finish(key, Stage::Skipped, empty(st), params, None, None);
+            return done(Stage::Skipped, empty(st), params, None);
         }
         let cfg = SimConfig {
             seed: super::simulation::sim_seed(self.seed),
@@ -300,13 +319,72 @@ impl Context {
             }
             Ok(f)
         });
-        let sim = match sim {
-            Ok(s) => s,
+        match sim {
+            Ok(sim) => Screening::Passed(Box::new(Screened {
+                statics: st,
+                sim,
+                params,
+            })),
             Err(e) => {
                 let note = Some(format!("simulation: {e}"));
-                return self.finish(key, Stage::Invalid, empty(st), params, None, note);
+                done(Stage::Invalid, empty(st), params, note)
             }
+        }
+    }
+
+    /// The evaluation of a screened candidate whose validation loss and accuracy are
+    /// predicted, not measured (stage [`Stage::Predicted`]).
+    pub fn predicted(&self, key: u64, s: Screened, val_loss: f64, val_accuracy: f64) -> Evaluated {
+        let figures = Figures {
+            statics: s.statics,
+            sim: Some(s.sim),
+            val_loss: Some(val_loss),
+            val_accuracy: Some(val_accuracy.clamp(0.0, 1.0)),
+            classes: self.splits.num_classes(),
         };
+        self.finish(key, Stage::Predicted, figures, s.params, None, None)
+    }
+
+    /// Runs the pipeline on `candidate` (key `key`): costs, budget check, simulation,
+    /// training — `child_epochs` epochs starting from the stored weights of `parent`
+    /// when they exist, `train_epochs` from scratch otherwise. Trained weights are
+    /// stored under `key`. Never panics; problems make the candidate invalid (the last
+    /// constraint, `valid`, is then violated) or skipped.
+    pub fn evaluate(
+        &self,
+        candidate: &Candidate,
+        key: u64,
+        parent: Option<u64>,
+        train_epochs: usize,
+        child_epochs: usize,
+        skip_margin: f64,
+    ) -> Evaluated {
+        match self.screen(candidate, key, skip_margin) {
+            Screening::Finished(e) => *e,
+            Screening::Passed(s) => {
+                self.train(candidate, key, parent, train_epochs, child_epochs, *s)
+            }
+        }
+    }
+
+    /// The training stage of a screened candidate: `child_epochs` epochs from the
+    /// stored weights of `parent` when they exist, `train_epochs` from scratch
+    /// otherwise; the weights are stored under `key`.
+    pub fn train(
+        &self,
+        candidate: &Candidate,
+        key: u64,
+        parent: Option<u64>,
+        train_epochs: usize,
+        child_epochs: usize,
+        screened: Screened,
+    ) -> Evaluated {
+        let classes = self.splits.num_classes();
+        let Screened {
+            statics: st,
+            sim,
+            params,
+        } = screened;
         let parent_model = parent.and_then(|p| self.store.get(p));
         let epochs = if parent_model.is_some() {
             child_epochs
@@ -333,8 +411,13 @@ impl Context {
             Ok(x) => x,
             Err(e) => {
                 let note = Some(format!("training: {e}"));
-                let mut f = empty(st);
-                f.sim = Some(sim);
+                let f = Figures {
+                    statics: st,
+                    sim: Some(sim),
+                    val_loss: None,
+                    val_accuracy: None,
+                    classes,
+                };
                 return self.finish(key, Stage::Invalid, f, params, None, note);
             }
         };

@@ -1,7 +1,8 @@
 //! The candidate problem on the search engine's [`Problem`] trait.
 
-use super::pipeline::{Context, Evaluated, Stage};
+use super::pipeline::{ron_key, Context, Evaluated, Screening, Stage};
 use super::summary::{ConstraintSlack, DeviceSummary, LinkLoad, PartitionSummary};
+use super::surrogate::{dominated_beyond, features, Known, StageCounts, Surrogate};
 use crate::partition::space::{CandidateGenome, SpaceContext, SpaceError};
 use crate::partition::Candidate;
 use crate::search::{Evaluation, Problem};
@@ -9,6 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 /// A search genome: the candidate genome ([`CandidateGenome`]: network blocks, layer
 /// cuts, device indices) plus the key of the parent whose trained weights the child
@@ -41,13 +43,7 @@ impl Hash for Genome {
 impl Genome {
     /// Stable 64-bit key: FNV-1a of the RON text of `(net, parent)`.
     pub fn key(&self) -> u64 {
-        let text = ron::to_string(&(&self.net, self.parent)).unwrap_or_default();
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01B3);
-        }
-        h
+        super::pipeline::ron_key(&(&self.net, self.parent))
     }
 
     /// Candidate id used in file names: `c` + 16 hex digits of the key.
@@ -59,7 +55,7 @@ impl Genome {
 /// What the engine keeps of an evaluation (and the report shows).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Info {
-    /// `full`, `skipped` or `invalid`.
+    /// `full`, `predicted`, `skipped` or `invalid`.
     pub stage: String,
     /// Why the candidate is invalid.
     pub note: Option<String>,
@@ -76,6 +72,12 @@ pub struct Info {
     pub failure_cases: Vec<super::failures::FailureCase>,
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
+    /// The surrogate's validation loss and accuracy for the candidate before it was
+    /// trained (or instead: stage `predicted`); absent without a surrogate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_val_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_val_accuracy: Option<f64>,
     /// Epochs of search-time training and layers inherited from the parent.
     pub epochs: usize,
     pub inherited_layers: usize,
@@ -96,6 +98,31 @@ pub struct CandidateProblem {
     /// Genomes that open the initial population (warm start, see [`super::warm`]).
     pub seeds: Vec<Genome>,
     constraints: usize,
+    /// The surrogate's settings (`search.fidelity.surrogate`; `None`: train all).
+    surrogate_settings: Option<crate::scenario::SurrogateSettings>,
+    /// The stage counts, and the surrogate's samples and models.
+    surrogate: Mutex<Surrogate>,
+}
+
+/// What the fidelity ladder did so far (see [`CandidateProblem::fidelity`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FidelityStatus {
+    /// Cumulative stage counts.
+    pub counts: StageCounts,
+    /// The surrogate's rank correlation after the latest generation.
+    pub rank_correlation: Option<f64>,
+    /// Whether the surrogate decided during the latest generation.
+    pub deciding: bool,
+}
+
+/// What the training stage does with a screened candidate.
+enum Plan {
+    /// Finished at the cheap stages (invalid or skipped).
+    Finished,
+    /// Trained, with the surrogate's prediction if there was one.
+    Train(Option<(f64, f64)>),
+    /// Given the surrogate's loss and accuracy.
+    Predict(f64, f64),
 }
 
 impl CandidateProblem {
@@ -127,6 +154,12 @@ impl CandidateProblem {
             }
         }
         let s = &ctx.scenario.search;
+        let settings = s.fidelity.surrogate.clone();
+        let surrogate = Surrogate::new(
+            settings.as_ref().map(|x| x.model).unwrap_or_default(),
+            settings.as_ref().map_or(1.0, |x| x.min_rank_correlation),
+            s.population,
+        );
         let mut p = CandidateProblem {
             train_epochs: s.train_epochs,
             child_epochs: s.child_epochs,
@@ -135,6 +168,8 @@ impl CandidateProblem {
             space,
             ctx,
             constraints: 0,
+            surrogate_settings: settings,
+            surrogate: Mutex::new(surrogate),
         };
         // The constraint list is the same for every candidate: count it once on a
         // candidate that is never simulated.
@@ -172,6 +207,7 @@ impl CandidateProblem {
         Info {
             stage: match e.stage {
                 Stage::Full => "full",
+                Stage::Predicted => "predicted",
                 Stage::Skipped => "skipped",
                 Stage::Invalid => "invalid",
             }
@@ -213,6 +249,8 @@ impl CandidateProblem {
                 .unwrap_or_default(),
             val_loss: e.figures.val_loss,
             val_accuracy: e.figures.val_accuracy,
+            predicted_val_loss: None,
+            predicted_val_accuracy: None,
             epochs: e.train.as_ref().map(|t| t.epochs).unwrap_or(0),
             inherited_layers: e.train.as_ref().map(|t| t.inherited_layers).unwrap_or(0),
             at_search: e
@@ -220,6 +258,57 @@ impl CandidateProblem {
                 .sim
                 .as_ref()
                 .map(|s| super::whatif::WhatIfFigures::new(s, &e.figures.statics)),
+        }
+    }
+}
+
+impl CandidateProblem {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Surrogate> {
+        // a panic elsewhere cannot leave the counts half-updated: use them anyway
+        self.surrogate.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The stage counts so far and the surrogate's latest rank correlation.
+    pub fn fidelity(&self) -> FidelityStatus {
+        let s = self.lock();
+        FidelityStatus {
+            counts: s.state.counts.clone(),
+            rank_correlation: s.state.correlations.last().copied().flatten(),
+            deciding: s.state.deciding.last().copied().unwrap_or(false),
+        }
+    }
+
+    /// The objective and accuracy margins of the surrogate: `margin` root-mean-square
+    /// errors on `ValLoss` and `Error`, nothing on the measured objectives.
+    fn margins(&self, margin: f64, rmse_loss: f64, rmse_accuracy: f64) -> Vec<f64> {
+        use crate::scenario::Objective;
+        self.ctx
+            .objectives
+            .iter()
+            .map(|o| match o {
+                Objective::ValLoss => margin * rmse_loss,
+                Objective::Error => margin * rmse_accuracy,
+                _ => 0.0,
+            })
+            .collect()
+    }
+
+    /// The evaluation the engine keeps of a pipeline result.
+    fn evaluation(
+        &self,
+        c: &Candidate,
+        e: &Evaluated,
+        prediction: Option<(f64, f64)>,
+    ) -> Evaluation<Info> {
+        let mut info = self.info(c, e);
+        if let Some((l, a)) = prediction {
+            info.predicted_val_loss = Some(l);
+            info.predicted_val_accuracy = Some(a.clamp(0.0, 1.0));
+        }
+        Evaluation {
+            objectives: e.objectives.clone(),
+            violations: e.violations(),
+            info,
         }
     }
 }
@@ -276,10 +365,208 @@ impl Problem for CandidateProblem {
     fn evaluate(&self, g: &Genome) -> Evaluation<Info> {
         let c = self.candidate(g);
         let e = self.evaluate_genome(g);
-        Evaluation {
-            objectives: e.objectives.clone(),
-            violations: e.violations(),
-            info: self.info(&c, &e),
+        self.evaluation(&c, &e, None)
+    }
+
+    /// With a surrogate: the cheap stages for every genome (in parallel); then, in
+    /// order, the surrogate's prediction for each genome to train, and (while its rank
+    /// correlation is high enough) a predicted evaluation instead of training for those
+    /// an archive member dominates beyond the margin, or that break a constraint
+    /// training cannot mend, and for those past the `promote` fraction; then the
+    /// trainings (in parallel).
+    fn evaluate_batch(&self, genomes: &[&Genome], archive: &[&[f64]]) -> Vec<Evaluation<Info>> {
+        use rayon::prelude::*;
+        let Some(settings) = &self.surrogate_settings else {
+            return genomes.par_iter().map(|g| self.evaluate(g)).collect();
+        };
+        let cands: Vec<Candidate> = genomes.par_iter().map(|g| self.candidate(g)).collect();
+        let screened: Vec<Screening> = genomes
+            .par_iter()
+            .zip(&cands)
+            .map(|(g, c)| self.ctx.screen(c, g.key(), self.skip_margin))
+            .collect();
+        let mut sur = self.lock();
+        let verdict = sur.verdict();
+        let deciding = verdict.as_ref().is_some_and(|v| v.deciding);
+        let delta = verdict.as_ref().map_or_else(Vec::new, |v| {
+            self.margins(settings.margin, v.rmse_loss, v.rmse_accuracy)
+        });
+        let classes = self.ctx.splits.num_classes();
+        let mut plans: Vec<Plan> = Vec::with_capacity(genomes.len());
+        let mut contenders: Vec<(f64, u64, usize)> = Vec::new();
+        for (i, (g, s)) in genomes.iter().zip(&screened).enumerate() {
+            let Screening::Passed(s) = s else {
+                plans.push(Plan::Finished);
+                continue;
+            };
+            let parent = g.parent.and_then(|p| sur.known(p));
+            let arch_key = ron_key(&cands[i].arch);
+            let (Some(v), false) = (&verdict, parent.is_some_and(|k| k.arch_key == arch_key))
+            else {
+                // no surrogate yet, or a network that takes its parent's weights over
+                plans.push(Plan::Train(None));
+                continue;
+            };
+            let epochs = if parent.is_some() {
+                self.child_epochs
+            } else {
+                self.train_epochs
+            };
+            let macs = s.statics.partitions.iter().map(|p| p.macs).sum();
+            let x = features(
+                &g.net.net,
+                s.params,
+                macs,
+                cands[i].arch.layers.len(),
+                parent,
+                epochs,
+                classes,
+            );
+            let (loss, acc) = v.fitted.predict(&x);
+            if !deciding {
+                plans.push(Plan::Train(Some((loss, acc))));
+                continue;
+            }
+            let e = self.ctx.predicted(g.key(), (**s).clone(), loss, acc);
+            let unmendable = e
+                .constraints
+                .iter()
+                .any(|c| c.name != "min_accuracy" && c.violation() > 0.0);
+            if (unmendable && !archive.is_empty())
+                || dominated_beyond(&e.objectives, &delta, archive)
+            {
+                plans.push(Plan::Predict(loss, acc));
+            } else {
+                contenders.push((loss, g.key(), i));
+                plans.push(Plan::Train(Some((loss, acc))));
+            }
         }
+        // the promote fraction: the best predicted losses are trained
+        let cap = (settings.promote * contenders.len() as f64).ceil() as usize;
+        contenders.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for &(_, _, i) in &contenders[cap.min(contenders.len())..] {
+            if let Plan::Train(Some((l, a))) = plans[i] {
+                plans[i] = Plan::Predict(l, a);
+            }
+        }
+        sur.state.deciding_now = deciding;
+        drop(sur);
+        genomes
+            .par_iter()
+            .zip(&cands)
+            .zip(screened)
+            .zip(plans)
+            .map(|(((g, c), screening), plan)| {
+                let key = g.key();
+                match (screening, plan) {
+                    (Screening::Finished(e), _) => self.evaluation(c, &e, None),
+                    (Screening::Passed(s), Plan::Predict(l, a)) => {
+                        let e = self.ctx.predicted(key, *s, l, a);
+                        self.evaluation(c, &e, Some((l, a)))
+                    }
+                    (Screening::Passed(s), Plan::Train(p)) => {
+                        let e = self.ctx.train(
+                            c,
+                            key,
+                            g.parent,
+                            self.train_epochs,
+                            self.child_epochs,
+                            *s,
+                        );
+                        self.evaluation(c, &e, p)
+                    }
+                    (Screening::Passed(s), Plan::Finished) => {
+                        // not planned so: train, as without a surrogate
+                        let e = self.ctx.train(
+                            c,
+                            key,
+                            g.parent,
+                            self.train_epochs,
+                            self.child_epochs,
+                            *s,
+                        );
+                        self.evaluation(c, &e, None)
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn is_predicted(&self, info: &Info) -> bool {
+        info.stage == "predicted"
+    }
+
+    fn learn(&self, evaluated: &[(&Genome, &Evaluation<Info>)], promoted: bool) {
+        let mut sur = self.lock();
+        let classes = self.ctx.splits.num_classes();
+        for (g, e) in evaluated {
+            let info = &e.info;
+            let key = g.key();
+            let counts = &mut sur.state.counts;
+            if promoted {
+                counts.promoted += 1;
+            } else {
+                counts.costed += 1;
+                match info.stage.as_str() {
+                    "invalid" => counts.invalid += 1,
+                    "skipped" => counts.skipped += 1,
+                    _ => counts.simulated += 1,
+                }
+            }
+            if info.stage == "predicted" {
+                sur.record_predicted(
+                    key,
+                    info.val_loss.unwrap_or(f64::NAN),
+                    info.val_accuracy.unwrap_or(f64::NAN),
+                );
+                continue;
+            }
+            let (Some(val_loss), Some(val_accuracy), "full") =
+                (info.val_loss, info.val_accuracy, info.stage.as_str())
+            else {
+                continue;
+            };
+            let parent = g.parent.and_then(|p| sur.known(p)).cloned();
+            let known = Known {
+                val_loss,
+                val_accuracy,
+                epochs_total: info.epochs + parent.as_ref().map_or(0, |p| p.epochs_total),
+                blocks: g.net.net.blocks.len(),
+                arch_key: ron_key(&self.candidate(g).arch),
+            };
+            if info.epochs == 0 {
+                sur.record_inherited(key, known);
+                continue;
+            }
+            let macs = info.partitions.iter().map(|p| p.macs).sum();
+            let x = features(
+                &g.net.net,
+                info.params,
+                macs,
+                info.layers,
+                parent.as_ref(),
+                info.epochs,
+                classes,
+            );
+            let prediction = info.predicted_val_loss.zip(info.predicted_val_accuracy);
+            sur.record_trained(key, x, known, prediction);
+        }
+        if self.surrogate_settings.is_some() {
+            sur.refit();
+        }
+        if !promoted {
+            let deciding = std::mem::take(&mut sur.state.deciding_now);
+            sur.end_generation(deciding);
+        }
+    }
+
+    fn save_state(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(&self.lock().state).ok()
+    }
+
+    fn restore_state(&self, state: serde_json::Value) -> Result<(), String> {
+        let st = serde_json::from_value(state).map_err(|e| format!("surrogate state: {e}"))?;
+        self.lock().restore(st);
+        Ok(())
     }
 }

@@ -156,6 +156,10 @@ pub struct Outcome {
     /// Trained candidates of the checkpoint whose weights were missing from or damaged
     /// in `.weights/` on `--resume`, and were trained again.
     pub weights_retrained: usize,
+    /// How many candidates reached each stage of the fidelity ladder.
+    pub ladder: super::surrogate::StageCounts,
+    /// Front members trained by the final training.
+    pub final_trained: usize,
     /// The scenario's device graph (for the placement diagrams).
     pub topology: super::summary::Topology,
 }
@@ -228,8 +232,12 @@ pub fn build_problem(
     };
     let (source, sink) = (idx(&s.source)?, idx(&s.sink)?);
     let splits = load_splits(loaded, seed)?;
-    let workload = SimWorkload::from_scenario(&s.workload, &loaded.base_dir)
+    let mut workload = SimWorkload::from_scenario(&s.workload, &loaded.base_dir)
         .map_err(EvaluateError::Simulation)?;
+    // the ladder's simulation budget
+    if let Some(r) = s.search.fidelity.requests {
+        workload.requests = r;
+    }
     let events = WhatIf::from_scenario(&s.events, &network).map_err(EvaluateError::Simulation)?;
     let rate_hz = arrival_rate_hz(&workload);
     let failure_cases = s.failures.as_ref().map_or_else(Vec::new, |f| {
@@ -303,6 +311,7 @@ pub fn run_search(
         reference: None,
         cache: true,
     };
+    let problem_ref = &problem;
     let weights_retrained = match &config.checkpoint {
         Some(c) if opts.resume => restore_weights(&problem, c)?,
         _ => 0,
@@ -313,6 +322,7 @@ pub fn run_search(
     let result = Runner::new(&problem, opts.algorithm, config)
         .with_stop(stop.clone())
         .run(&mut |p| {
+            let fidelity = problem_ref.fidelity();
             let best: Vec<Vec<f64>> = p.best_so_far.iter().map(|i| i.objectives.clone()).collect();
             let rec = GenerationRecord {
                 generation: p.record.generation as usize,
@@ -325,6 +335,10 @@ pub fn run_search(
                     .map(|i| i.objectives.clone())
                     .collect(),
                 best: best.clone(),
+                trained: fidelity.counts.trained as usize,
+                predicted: fidelity.counts.predicted as usize,
+                rank_correlation: fidelity.rank_correlation,
+                surrogate_deciding: fidelity.deciding,
             };
             let archive_hv_points = rec.archive.clone();
             history.retain(|h| h.generation < rec.generation);
@@ -424,6 +438,7 @@ pub fn run_search(
             }
         }
     }
+    let final_trained = front.iter().filter(|f| f.weights.is_some()).count();
     Ok(Outcome {
         scenario: loaded.scenario.name.clone(),
         seed: opts.seed,
@@ -437,6 +452,8 @@ pub fn run_search(
         cache_hits: result.cache_hits as usize,
         stopped,
         weights_retrained,
+        ladder: problem.fidelity().counts,
+        final_trained,
         topology: super::placement::topology(
             &problem.ctx.network,
             problem.ctx.source,

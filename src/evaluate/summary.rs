@@ -137,4 +137,17 @@ pub struct GenerationRecord {
     /// The best-so-far feasible front (non-dominated points of every feasible
     /// evaluation so far).
     pub best: Vec<Vec<f64>>,
+    /// Candidates trained so far (absent in files of older versions).
+    #[serde(default)]
+    pub trained: usize,
+    /// Candidates given the surrogate's predictions instead of training so far.
+    #[serde(default)]
+    pub predicted: usize,
+    /// The surrogate's Spearman rank correlation on its latest trained candidates
+    /// (`None`: no surrogate, or too few of them yet).
+    #[serde(default)]
+    pub rank_correlation: Option<f64>,
+    /// Whether the surrogate decided which candidates of this generation were trained.
+    #[serde(default)]
+    pub surrogate_deciding: bool,
 }

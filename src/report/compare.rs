@@ -32,6 +32,16 @@ pub struct RunComparison {
     pub evaluations_to_target: Option<usize>,
     /// Seconds until the best-so-far HV first reached the target (`None`: never).
     pub seconds_to_target: Option<f64>,
+    /// Candidates trained at search time (`history.json`'s last generation).
+    pub trainings: usize,
+    /// Candidates trained until the best-so-far HV first reached the target.
+    pub trainings_to_target: Option<usize>,
+    /// Best-so-far HV at the search time of the quickest run (`hv_at_seconds`): the
+    /// last generation finished by then.
+    pub hv_at_equal_time: f64,
+    /// Mean of the surrogate's rank correlation over the generations that have one
+    /// (`None`: no surrogate).
+    pub mean_rank_correlation: Option<f64>,
     /// (evaluations, best-so-far HV) per generation under the common normalisation.
     pub convergence: Vec<(usize, f64)>,
     /// `single-device` (`space.max_cuts: 0`) or `distributed`.
@@ -227,6 +237,8 @@ pub struct Comparison {
     pub normalisation: Normalisation,
     /// Reference point in normalised space (1.1 in every objective).
     pub reference_point: Vec<f64>,
+    /// Search seconds of the quickest run: where `hv_at_equal_time` is read.
+    pub equal_time_s: f64,
     /// HV a run must reach for `evaluations_to_target` (default: 90% of the best
     /// final HV among the runs).
     pub target_hv: f64,
@@ -290,6 +302,7 @@ pub fn compare_runs(
         .collect();
     let mut out = Vec::new();
     let mut times: Vec<Vec<f64>> = Vec::new();
+    let mut trained: Vec<Vec<usize>> = Vec::new();
     for ((label, r), front) in runs.iter().zip(&fronts) {
         let hv = normalised_hv(ind, &norm, front);
         let igd = if front.is_empty() || reference_front.is_empty() {
@@ -299,6 +312,8 @@ pub fn compare_runs(
         };
         let rows = history_rows(ind, &norm, &r.generations);
         times.push(rows.iter().map(|h| h.elapsed_s).collect());
+        trained.push(rows.iter().map(|h| h.trained).collect());
+        let correlations: Vec<f64> = rows.iter().filter_map(|h| h.rank_correlation).collect();
         out.push(RunComparison {
             label: label.clone(),
             algorithm: r.results.algorithm.clone(),
@@ -310,6 +325,11 @@ pub fn compare_runs(
             elapsed_s: rows.last().map(|h| h.elapsed_s).unwrap_or(0.0),
             evaluations_to_target: None,
             seconds_to_target: None,
+            trainings: rows.last().map_or(0, |h| h.trained),
+            trainings_to_target: None,
+            hv_at_equal_time: 0.0,
+            mean_rank_correlation: (!correlations.is_empty())
+                .then(|| correlations.iter().sum::<f64>() / correlations.len() as f64),
             convergence: rows.iter().map(|h| (h.evaluations, h.best_hv)).collect(),
             mode: run_mode(&r.results).to_string(),
             distribution: distribution_figures(&r.results),
@@ -323,7 +343,11 @@ pub fn compare_runs(
             ReportError::Incompatible(format!("no run {i} to take the target from"))
         })?,
     };
-    for (c, t) in out.iter_mut().zip(&times) {
+    let equal_time_s = out
+        .iter()
+        .map(|c| c.elapsed_s)
+        .fold(f64::INFINITY, f64::min);
+    for ((c, t), n) in out.iter_mut().zip(&times).zip(&trained) {
         if let Some(g) = c
             .convergence
             .iter()
@@ -331,17 +355,35 @@ pub fn compare_runs(
         {
             c.evaluations_to_target = Some(c.convergence[g].0);
             c.seconds_to_target = t.get(g).copied();
+            c.trainings_to_target = n.get(g).copied();
         }
+        c.hv_at_equal_time = hv_at_seconds(&c.convergence, t, equal_time_s);
     }
     Ok(Comparison {
         objective_names: names,
         reference_point: norm.reference(),
         normalisation: norm,
         target_hv: target,
+        equal_time_s: if equal_time_s.is_finite() {
+            equal_time_s
+        } else {
+            0.0
+        },
         reference_front_size: reference_front.len(),
         groups: group_summaries(&out),
         runs: out,
     })
+}
+
+/// The best-so-far HV of the last generation finished within `seconds` (`convergence`
+/// and `times` per generation; 0 when none was).
+pub fn hv_at_seconds(convergence: &[(usize, f64)], times: &[f64], seconds: f64) -> f64 {
+    convergence
+        .iter()
+        .zip(times)
+        .take_while(|(_, &t)| t <= seconds + 1e-9)
+        .last()
+        .map_or(0.0, |((_, hv), _)| *hv)
 }
 
 /// The comparison as a Markdown table.
@@ -375,6 +417,26 @@ pub fn comparison_table(c: &Comparison) -> String {
     }
     let pct = |a: Option<f64>| a.map(|a| format!("{:.1}", 100.0 * a)).unwrap_or("–".into());
     let opt = |v: Option<f64>| v.map(g4).unwrap_or_else(|| "–".into());
+    let _ = writeln!(
+        s,
+        "\n| run | trainings | trainings to HV {} | HV at {} s | surrogate rank correlation (mean) |\n\
+         |---|---|---|---|---|",
+        g4(c.target_hv),
+        g4(c.equal_time_s)
+    );
+    for r in &c.runs {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            r.label,
+            r.trainings,
+            r.trainings_to_target
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "–".into()),
+            g4(r.hv_at_equal_time),
+            opt(r.mean_rank_correlation),
+        );
+    }
     let _ = writeln!(
         s,
         "\n| run | mode | best test acc % | its map | its p95 ms | its mJ/inference | split members | max devices | tightest constraint (members) |\n\

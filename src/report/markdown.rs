@@ -113,6 +113,32 @@ pub(crate) fn report_md(run: &Run) -> String {
         r.objective_names.join(", ")
     );
 
+    if let Some(l) = &r.ladder {
+        let c = &l.counts;
+        let _ = writeln!(
+            s,
+            "## Fidelity ladder\n\nCandidates that reached each stage (cache hits not \
+             counted; see docs/fidelity.md).\n\n\
+             | stage | candidates |\n|---|---|\n\
+             | cost model | {} |\n\
+             | invalid / over budget (not simulated) | {} / {} |\n\
+             | simulated | {} |\n\
+             | trained at search time | {} |\n\
+             | took the parent's trained network over | {} |\n\
+             | predicted by the surrogate, not trained | {} |\n\
+             | predicted, then trained (would have entered the archive or front) | {} |\n\
+             | final training of the front | {} |\n",
+            c.costed,
+            c.invalid,
+            c.skipped,
+            c.simulated,
+            c.trained,
+            c.inherited,
+            c.predicted.saturating_sub(c.promoted),
+            c.promoted,
+            l.final_trained
+        );
+    }
     let _ = writeln!(s, "## Front\n");
     let mut head = vec!["id".to_string(), "feasible".into()];
     head.extend(r.objective_names.iter().cloned());
@@ -260,19 +286,22 @@ pub(crate) fn report_md(run: &Run) -> String {
     if !run.history.is_empty() {
         let _ = writeln!(
             s,
-            "## History\n\n| generation | evaluations | elapsed s | archive HV | best-so-far HV | front size |\n\
-             |---|---|---|---|---|---|"
+            "## History\n\n| generation | evaluations | elapsed s | archive HV | best-so-far HV | front size | trained | predicted | rank correlation |\n\
+             |---|---|---|---|---|---|---|---|---|"
         );
         for h in &run.history {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 h.generation,
                 h.evaluations,
                 g4(h.elapsed_s),
                 g4(h.archive_hv),
                 g4(h.best_hv),
-                h.front_size
+                h.front_size,
+                h.trained,
+                h.predicted,
+                opt(h.rank_correlation)
             );
         }
     }

@@ -55,6 +55,10 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             generations: o.generations,
             evaluations: o.evaluations,
             topology: Some(o.topology.clone()),
+            ladder: Some(super::run::Ladder {
+                counts: o.ladder.clone(),
+                final_trained: o.final_trained,
+            }),
             ..Default::default()
         },
         generations: o.history.clone(),

@@ -60,6 +60,9 @@ pub struct RunResults {
     /// older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology: Option<Topology>,
+    /// How many candidates reached each stage (`None` in files of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<Ladder>,
 }
 
 /// One candidate of the front.
@@ -126,6 +129,23 @@ pub struct HistoryRow {
     pub best_hv: f64,
     /// Size of the best-so-far feasible front.
     pub front_size: usize,
+    /// Candidates trained so far.
+    pub trained: usize,
+    /// Candidates given the surrogate's predictions instead of training so far.
+    pub predicted: usize,
+    /// The surrogate's Spearman rank correlation after the generation (`None`: no
+    /// surrogate, or too few trained candidates with a prediction yet).
+    pub rank_correlation: Option<f64>,
+}
+
+/// How many candidates reached each stage of the fidelity ladder (`front.json`; see
+/// `docs/fidelity.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Ladder {
+    #[serde(flatten)]
+    pub counts: crate::evaluate::surrogate::StageCounts,
+    /// Front members trained by the final training.
+    pub final_trained: usize,
 }
 
 /// Machine-dependent facts of a run (`run.json`, not compared between runs).
@@ -289,6 +309,9 @@ pub(crate) fn history_rows(
             archive_hv: normalised_hv(ind, norm, &g.archive),
             best_hv: normalised_hv(ind, norm, &g.best),
             front_size: g.best.len(),
+            trained: g.trained,
+            predicted: g.predicted,
+            rank_correlation: g.rank_correlation,
         })
         .collect()
 }
@@ -310,6 +333,7 @@ mod tests {
             elapsed_s: 0.0,
             archive,
             best,
+            ..Default::default()
         };
         let both = vec![vec![0.0, 1.0], vec![1.0, 0.0]];
         let gens = vec![

@@ -94,14 +94,25 @@ pub fn front_csv(r: &RunResults) -> String {
     out
 }
 
-/// `history.csv`: `generation,evaluations,elapsed_s,archive_hv,best_hv,front_size`.
+/// `history.csv`: `generation,evaluations,elapsed_s,archive_hv,best_hv,front_size,
+/// trained,predicted,rank_correlation` (`rank_correlation` empty when there is none).
 pub fn history_csv(rows: &[HistoryRow]) -> String {
-    let mut out = String::from("generation,evaluations,elapsed_s,archive_hv,best_hv,front_size\n");
+    let mut out = String::from(
+        "generation,evaluations,elapsed_s,archive_hv,best_hv,front_size,trained,predicted,rank_correlation\n",
+    );
     for h in rows {
         let _ = writeln!(
             out,
-            "{},{},{:.3},{},{},{}",
-            h.generation, h.evaluations, h.elapsed_s, h.archive_hv, h.best_hv, h.front_size
+            "{},{},{:.3},{},{},{},{},{},{}",
+            h.generation,
+            h.evaluations,
+            h.elapsed_s,
+            h.archive_hv,
+            h.best_hv,
+            h.front_size,
+            h.trained,
+            h.predicted,
+            h.rank_correlation.map_or(String::new(), |r| r.to_string())
         );
     }
     out
@@ -123,6 +134,10 @@ pub fn parse_history_csv(text: &str) -> Vec<HistoryRow> {
                 archive_hv: f[3].trim().parse().ok()?,
                 best_hv: f[4].trim().parse().ok()?,
                 front_size: f[5].trim().parse().ok()?,
+                // columns of later versions: absent in older files
+                trained: f.get(6).and_then(|x| x.trim().parse().ok()).unwrap_or(0),
+                predicted: f.get(7).and_then(|x| x.trim().parse().ok()).unwrap_or(0),
+                rank_correlation: f.get(8).and_then(|x| x.trim().parse().ok()),
             })
         })
         .collect()
@@ -241,6 +256,9 @@ mod tests {
                 archive_hv: 0.5,
                 best_hv: 0.5,
                 front_size: 3,
+                trained: 8,
+                predicted: 0,
+                rank_correlation: None,
             },
             HistoryRow {
                 generation: 1,
@@ -249,6 +267,9 @@ mod tests {
                 archive_hv: 0.625,
                 best_hv: 0.75,
                 front_size: 4,
+                trained: 13,
+                predicted: 3,
+                rank_correlation: Some(0.8125),
             },
         ];
         let text = history_csv(&rows);

@@ -519,6 +519,69 @@ pub struct SearchSettings {
     /// `<name>.weights` beside when trained). Relative paths resolve against the
     /// scenario file's folder. Default none.
     pub warm_start: Vec<PathBuf>,
+    /// The fidelity ladder: requests simulated per candidate and the surrogate that
+    /// decides which candidates are trained (see `docs/fidelity.md`). Default: every
+    /// candidate that passes the simulation is trained.
+    pub fidelity: Fidelity,
+}
+
+/// The budgets of the search's cheaper stages (`search.fidelity`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fidelity {
+    /// Requests simulated per candidate during the search (`None`: `workload.requests`).
+    pub requests: Option<usize>,
+    /// A surrogate of validation loss and accuracy that spares the training of
+    /// candidates it predicts to be dominated (`None`: train every candidate).
+    pub surrogate: Option<SurrogateSettings>,
+}
+
+/// Settings of the validation-loss surrogate (`search.fidelity.surrogate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SurrogateSettings {
+    /// The regression model: `Ridge` (default) or `Linear` (ordinary least squares).
+    pub model: SurrogateModel,
+    /// The surrogate decides only while its Spearman rank correlation on the latest
+    /// trained candidates is at least this. Default 0.7.
+    pub min_rank_correlation: f64,
+    /// A candidate is not trained when an archive member dominates its predicted
+    /// objectives by this many root-mean-square errors of the surrogate. Default 1.0.
+    pub margin: f64,
+    /// At most this fraction of a generation's remaining candidates is trained while
+    /// the surrogate decides (the best predicted first). Default 1.0.
+    pub promote: f64,
+}
+
+impl Default for SurrogateSettings {
+    fn default() -> Self {
+        SurrogateSettings {
+            model: SurrogateModel::Ridge,
+            min_rank_correlation: 0.7,
+            margin: 1.0,
+            promote: 1.0,
+        }
+    }
+}
+
+/// Regression model of the surrogate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SurrogateModel {
+    /// Ridge regression (`linfa-elasticnet`, L2 penalty 0.1 on standardised features).
+    #[default]
+    Ridge,
+    /// Ordinary least squares (`linfa-linear`).
+    Linear,
+}
+
+impl SearchSettings {
+    /// Whether an objective depends on the trained network (`ValLoss`, `Error`); the
+    /// `app.min_accuracy` constraint does too.
+    pub fn trains_for_objectives(&self) -> bool {
+        self.objectives
+            .iter()
+            .any(|o| matches!(o, Objective::ValLoss | Objective::Error))
+    }
 }
 
 impl Default for SearchSettings {
@@ -539,6 +602,7 @@ impl Default for SearchSettings {
             final_epochs: 40,
             skip_margin: 0.5,
             warm_start: Vec::new(),
+            fidelity: Fidelity::default(),
         }
     }
 }

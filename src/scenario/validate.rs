@@ -426,6 +426,42 @@ pub(crate) fn check(l: &LoadedScenario) -> (Vec<Diagnostic>, Vec<DeviceProfile>,
         "search.skip_margin",
         se.skip_margin,
     );
+    if se.fidelity.requests == Some(0) {
+        cx.err(
+            "search.fidelity.requests",
+            "search.fidelity.requests must be >= 1 (or None: workload.requests)".into(),
+        );
+    }
+    if let Some(sg) = &se.fidelity.surrogate {
+        let p = "search.fidelity.surrogate";
+        if !(-1.0..=1.0).contains(&sg.min_rank_correlation) {
+            cx.err(
+                &format!("{p}.min_rank_correlation"),
+                format!(
+                    "{p}.min_rank_correlation must be in [-1, 1] (got {})",
+                    sg.min_rank_correlation
+                ),
+            );
+        }
+        cx.non_negative(
+            &format!("{p}.margin"),
+            "",
+            &format!("{p}.margin"),
+            sg.margin,
+        );
+        if !(sg.promote > 0.0 && sg.promote <= 1.0) {
+            cx.err(
+                &format!("{p}.promote"),
+                format!("{p}.promote must be in (0, 1] (got {})", sg.promote),
+            );
+        }
+        if !se.trains_for_objectives() && s.app.min_accuracy.is_none() {
+            cx.err(
+                p,
+                format!("{p}: no objective or constraint depends on training (ValLoss, Error or app.min_accuracy), so there is nothing to predict"),
+            );
+        }
+    }
     if se.objectives.is_empty() {
         cx.err(
             "search.objectives",

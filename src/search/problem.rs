@@ -54,6 +54,49 @@ pub trait Problem: Sync {
     fn mutate(&self, genome: &mut Self::Genome, rng: &mut ChaCha8Rng);
     /// Evaluates a genome (deterministic; called in parallel).
     fn evaluate(&self, genome: &Self::Genome) -> Evaluation<Self::Info>;
+    /// Evaluates a batch of new genomes (cache misses, in order). The default evaluates
+    /// each one with [`Problem::evaluate`], in parallel when [`Problem::parallel`].
+    ///
+    /// A multi-fidelity problem may instead answer some genomes with *predicted*
+    /// evaluations (see [`Problem::is_predicted`]), for example those a surrogate says
+    /// the feasible archive members in `archive` (their objective vectors) dominate.
+    /// The engine never lets a predicted individual survive or join the best-so-far
+    /// set: it evaluates it with [`Problem::evaluate`] first.
+    fn evaluate_batch(
+        &self,
+        genomes: &[&Self::Genome],
+        archive: &[&[f64]],
+    ) -> Vec<Evaluation<Self::Info>> {
+        let _ = archive;
+        if self.parallel() {
+            use rayon::prelude::*;
+            genomes.par_iter().map(|g| self.evaluate(g)).collect()
+        } else {
+            genomes.iter().map(|g| self.evaluate(g)).collect()
+        }
+    }
+    /// Whether an evaluation was predicted rather than measured (default never).
+    /// Predicted evaluations are not cached.
+    fn is_predicted(&self, info: &Self::Info) -> bool {
+        let _ = info;
+        false
+    }
+    /// Called, in a deterministic order, with the fresh evaluations of each batch
+    /// (`promoted`: predicted genomes the engine then evaluated in full), so that a
+    /// surrogate can learn from them. Default: nothing.
+    fn learn(&self, evaluated: &[(&Self::Genome, &Evaluation<Self::Info>)], promoted: bool) {
+        let _ = (evaluated, promoted);
+    }
+    /// State the problem keeps between generations (a surrogate's samples), stored
+    /// in checkpoints. Default none.
+    fn save_state(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// Restores what [`Problem::save_state`] returned (on resume).
+    fn restore_state(&self, state: serde_json::Value) -> Result<(), String> {
+        let _ = state;
+        Ok(())
+    }
     /// Whether the engine should evaluate and breed a generation in parallel (default
     /// true). Return false when `evaluate`, `crossover` and `mutate` take well under
     /// ~10 µs (e.g. the analytic test problems): rayon's dispatch then costs more than

@@ -135,6 +135,9 @@ struct State<G, I> {
     evaluations: u64,
     cache_hits: u64,
     cache: Vec<(G, Evaluation<I>)>,
+    /// The problem's own state ([`Problem::save_state`]; absent in older checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    problem_state: Option<serde_json::Value>,
 }
 
 const FORMAT: u32 = 1;
@@ -229,10 +232,13 @@ impl<'p, P: Problem> Runner<'p, P> {
         Ok(())
     }
 
-    /// Evaluates genomes (cache first, misses in parallel), in order.
+    /// Evaluates genomes (cache first, misses in a batch: see
+    /// [`Problem::evaluate_batch`]), in order. `archive`: the objective vectors of the
+    /// feasible archive members the genomes will compete with.
     fn evaluate(
         &mut self,
         genomes: Vec<P::Genome>,
+        archive: &[&[f64]],
         birth: u64,
         hits: &mut u64,
     ) -> Result<Vec<Ind<P>>, SearchError> {
@@ -246,19 +252,33 @@ impl<'p, P: Problem> Runner<'p, P> {
                 }
             }
             *hits += (genomes.len() - misses.len()) as u64;
-            let fresh: Vec<Evaluation<P::Info>> = if problem.parallel() {
-                misses.par_iter().map(|g| problem.evaluate(g)).collect()
-            } else {
-                misses.iter().map(|g| problem.evaluate(g)).collect()
-            };
+            let fresh = problem.evaluate_batch(&misses, archive);
+            let pairs: Vec<(&P::Genome, &Evaluation<P::Info>)> =
+                misses.iter().copied().zip(&fresh).collect();
+            problem.learn(&pairs, false);
+            // predicted evaluations are answers for this generation only
+            let mut predicted: HashMap<&P::Genome, Evaluation<P::Info>> = HashMap::new();
             for (g, e) in misses.into_iter().zip(fresh) {
-                self.cache.insert(g.clone(), e);
+                if problem.is_predicted(&e.info) {
+                    predicted.insert(g, e);
+                } else {
+                    self.cache.insert(g.clone(), e);
+                }
             }
-            genomes.iter().map(|g| self.cache[g].clone()).collect()
-        } else if problem.parallel() {
-            genomes.par_iter().map(|g| problem.evaluate(g)).collect()
+            genomes
+                .iter()
+                .map(|g| match predicted.get(g) {
+                    Some(e) => e.clone(),
+                    None => self.cache[g].clone(),
+                })
+                .collect()
         } else {
-            genomes.iter().map(|g| problem.evaluate(g)).collect()
+            let all: Vec<&P::Genome> = genomes.iter().collect();
+            let fresh = problem.evaluate_batch(&all, archive);
+            let pairs: Vec<(&P::Genome, &Evaluation<P::Info>)> =
+                all.iter().copied().zip(&fresh).collect();
+            problem.learn(&pairs, false);
+            fresh
         };
         let m = problem.num_objectives();
         genomes
@@ -305,7 +325,7 @@ impl<'p, P: Problem> Runner<'p, P> {
                 .collect::<Vec<_>>(),
         );
         let mut hits = 0;
-        let population = self.evaluate(genomes, 0, &mut hits)?;
+        let population = self.evaluate(genomes, &[], 0, &mut hits)?;
         Ok(State {
             format: FORMAT,
             algorithm: self.algorithm,
@@ -320,6 +340,7 @@ impl<'p, P: Problem> Runner<'p, P> {
             history: Vec::new(),
             cache_hits: hits,
             cache: Vec::new(),
+            problem_state: None,
         })
     }
 
@@ -355,6 +376,9 @@ impl<'p, P: Problem> Runner<'p, P> {
             )));
         }
         self.cache = std::mem::take(&mut st.cache).into_iter().collect();
+        if let Some(state) = st.problem_state.take() {
+            self.problem.restore_state(state).map_err(fmt)?;
+        }
         Ok(st)
     }
 
@@ -369,11 +393,13 @@ impl<'p, P: Problem> Runner<'p, P> {
                 .map(|(g, e)| (g.clone(), e.clone()))
                 .collect();
         }
+        st.problem_state = self.problem.save_state();
         let bytes = serde_json::to_vec(&st).map_err(|e| SearchError::CheckpointFormat {
             path: path.clone(),
             message: e.to_string(),
         });
         st.cache.clear();
+        st.problem_state = None;
         crate::atomic::write_atomic(path, &bytes?).map_err(|source| SearchError::CheckpointIo {
             path: path.clone(),
             source,
@@ -446,6 +472,38 @@ impl<'p, P: Problem> Runner<'p, P> {
         out
     }
 
+    /// Evaluates the predicted individuals `union[i]`, `i` in `which`, in full (in
+    /// parallel), caches and shows the problem the results, and puts them in place.
+    fn promote(&mut self, union: &mut [Ind<P>], which: &[usize]) -> Result<(), SearchError> {
+        let problem = self.problem;
+        let genomes: Vec<&P::Genome> = which.iter().map(|&i| &union[i].genome).collect();
+        let evals: Vec<Evaluation<P::Info>> = if problem.parallel() {
+            genomes.par_iter().map(|g| problem.evaluate(g)).collect()
+        } else {
+            genomes.iter().map(|g| problem.evaluate(g)).collect()
+        };
+        if let Some(e) = evals.iter().find(|e| problem.is_predicted(&e.info)) {
+            return Err(SearchError::Evaluation(format!(
+                "a full evaluation came back predicted (objectives {:?})",
+                e.objectives
+            )));
+        }
+        let pairs: Vec<(&P::Genome, &Evaluation<P::Info>)> =
+            genomes.iter().copied().zip(&evals).collect();
+        problem.learn(&pairs, true);
+        drop(pairs);
+        for (&i, e) in which.iter().zip(evals) {
+            if self.config.cache {
+                self.cache.insert(union[i].genome.clone(), e.clone());
+            }
+            let ind = &mut union[i];
+            ind.objectives = e.objectives;
+            ind.violations = e.violations;
+            ind.info = e.info;
+        }
+        Ok(())
+    }
+
     /// Runs to the last generation (or until the stop flag is seen), calling `observer`
     /// after every generation's survival.
     #[allow(clippy::type_complexity)]
@@ -476,21 +534,37 @@ impl<'p, P: Problem> Runner<'p, P> {
             let mut union: Vec<Ind<P>> = std::mem::take(&mut st.archive);
             let offspring_start = union.len();
             union.append(&mut std::mem::take(&mut st.population));
-            let refs: Vec<&Ind<P>> = union.iter().collect();
-            let cv = normalised_violations(&refs);
-            let members: Vec<Member<'_>> = union
-                .iter()
-                .zip(&cv)
-                .map(|(ind, &violation)| Member {
-                    objectives: &ind.objectives,
-                    violation,
-                    birth: ind.birth,
-                    fitness: ind.fitness,
-                    crowding: ind.crowding,
-                })
-                .collect();
-            let survivors = strategy.survive(&members, c.archive);
-            drop(members);
+            let survivors = loop {
+                let refs: Vec<&Ind<P>> = union.iter().collect();
+                let cv = normalised_violations(&refs);
+                let members: Vec<Member<'_>> = union
+                    .iter()
+                    .zip(&cv)
+                    .map(|(ind, &violation)| Member {
+                        objectives: &ind.objectives,
+                        violation,
+                        birth: ind.birth,
+                        fitness: ind.fitness,
+                        crowding: ind.crowding,
+                    })
+                    .collect();
+                let survivors = strategy.survive(&members, c.archive);
+                drop(members);
+                // The promotion rule: a predicted individual that would survive, or
+                // join the best-so-far set, is evaluated in full first, and survival
+                // runs again (each round evaluates at least one, so it ends).
+                let mut promote: Vec<usize> = survivors.iter().map(|s| s.index).collect();
+                if self.track_best {
+                    promote.extend(best_entrants(&st.best, &union, offspring_start));
+                }
+                promote.sort_unstable();
+                promote.dedup();
+                promote.retain(|&i| self.problem.is_predicted(&union[i].info));
+                if promote.is_empty() {
+                    break survivors;
+                }
+                self.promote(&mut union, &promote)?;
+            };
             if self.track_best {
                 update_best(&mut st.best, &union, offspring_start);
             }
@@ -570,7 +644,14 @@ impl<'p, P: Problem> Runner<'p, P> {
             algo_seconds += t1.elapsed().as_secs_f64();
             let t2 = Instant::now();
             let mut hits = 0;
-            st.population = self.evaluate(genomes, next, &mut hits)?;
+            let archive_points: Vec<Vec<f64>> = st
+                .archive
+                .iter()
+                .filter(|i| i.feasible())
+                .map(|i| i.objectives.clone())
+                .collect();
+            let archive_refs: Vec<&[f64]> = archive_points.iter().map(|p| p.as_slice()).collect();
+            st.population = self.evaluate(genomes, &archive_refs, next, &mut hits)?;
             eval_seconds += t2.elapsed().as_secs_f64();
             st.cache_hits += hits;
             st.evaluations += st.population.len() as u64;
@@ -595,30 +676,46 @@ impl<'p, P: Problem> Runner<'p, P> {
     }
 }
 
-/// Adds the feasible members of `union[first_new..]` (this generation's offspring) to the
-/// non-dominated set `best` (points equal in every objective to a member are skipped).
+/// Indices of the feasible members of `union[first_new..]` (this generation's
+/// offspring) that [`update_best`] may add to the non-dominated set `best`: those not
+/// dominated by another feasible member of the union, nor dominated by or equal to a
+/// member of `best`.
 ///
 /// Only offspring not dominated by another feasible member of the union are tried: a
 /// dominated one is dominated by a point that is in `best` or dominated by one of its
 /// members (every union member was an offspring once, and `best` only loses points to
 /// better ones), so it could not enter.
+fn best_entrants<G, I>(
+    best: &[Individual<G, I>],
+    union: &[Individual<G, I>],
+    first_new: usize,
+) -> Vec<usize> {
+    let feasible: Vec<&Individual<G, I>> = union.iter().filter(|p| p.feasible()).collect();
+    (first_new..union.len())
+        .filter(|&i| {
+            let p = &union[i];
+            p.feasible()
+                && !feasible
+                    .iter()
+                    .any(|q| dominates(&q.objectives, &p.objectives))
+                && !best.iter().any(|b| {
+                    b.objectives == p.objectives || dominates(&b.objectives, &p.objectives)
+                })
+        })
+        .collect()
+}
+
+/// Adds the feasible members of `union[first_new..]` (this generation's offspring) to the
+/// non-dominated set `best` (points equal in every objective to a member are skipped).
 fn update_best<G: Clone, I: Clone>(
     best: &mut Vec<Individual<G, I>>,
     union: &[Individual<G, I>],
     first_new: usize,
 ) {
-    let feasible: Vec<&Individual<G, I>> = union.iter().filter(|p| p.feasible()).collect();
-    for p in union[first_new..].iter().filter(|p| p.feasible()) {
-        if feasible
-            .iter()
-            .any(|q| dominates(&q.objectives, &p.objectives))
-        {
-            continue;
-        }
-        if best
-            .iter()
-            .any(|b| b.objectives == p.objectives || dominates(&b.objectives, &p.objectives))
-        {
+    for i in best_entrants(best, union, first_new) {
+        let p = &union[i];
+        // two offspring with equal objectives: the first one enters
+        if best.iter().any(|b| b.objectives == p.objectives) {
             continue;
         }
         best.retain(|b| !dominates(&p.objectives, &b.objectives));

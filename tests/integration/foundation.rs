@@ -878,3 +878,38 @@ fn a_negative_fitted_latency_is_refused() {
         "{e:#?}"
     );
 }
+
+/// Bad fidelity-ladder settings are refused at the culprit (columns counted by hand).
+#[test]
+fn fidelity_errors_are_located() {
+    let at = "    events:";
+    let with = |search: &str| format!("    search: {search},\n    events:");
+    assert_error(
+        at,
+        &with("(fidelity: (requests: 0))"),
+        "t.ron:16:35: search.fidelity.requests must be >= 1 (or None: workload.requests)",
+    );
+    assert_error(
+        at,
+        &with("(fidelity: (surrogate: (promote: 1.5)))"),
+        "t.ron:16:46: search.fidelity.surrogate.promote must be in (0, 1] (got 1.5)",
+    );
+    assert_error(
+        at,
+        &with("(objectives: [LatencyP95], fidelity: (surrogate: ()))"),
+        "t.ron:16:62: search.fidelity.surrogate: no objective or constraint depends on training (ValLoss, Error or app.min_accuracy), so there is nothing to predict",
+    );
+    let ok = BASE.replacen(
+        at,
+        &with("(fidelity: (requests: 20, surrogate: (model: Linear, margin: 0.5)))"),
+        1,
+    );
+    let s = load(&ok).unwrap().scenario.search.fidelity;
+    assert_eq!(s.requests, Some(20));
+    let sg = s.surrogate.unwrap();
+    assert_eq!(sg.model, distrinas::scenario::SurrogateModel::Linear);
+    assert_eq!(
+        (sg.margin, sg.min_rank_correlation, sg.promote),
+        (0.5, 0.7, 1.0)
+    );
+}

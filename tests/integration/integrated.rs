@@ -487,3 +487,59 @@ fn progress_is_printed_off_a_terminal() {
         assert!(archive <= best + 1e-9, "{l}");
     }
 }
+
+/// The surrogate on (`tiny-surrogate.ron`): it predicts some candidates instead of
+/// training them; the front holds only trained ones (each has a final test accuracy);
+/// one and two threads give the same bytes, and so does a run stopped and resumed
+/// (the surrogate's samples travel in the checkpoint).
+#[test]
+fn surrogate_runs_are_deterministic_and_fronts_are_trained() {
+    const SUR: &str = "tests/fixtures/integrated/tiny-surrogate.ron";
+    let dir = tempfile::tempdir().unwrap();
+    let go = |out: &Path, extra: &[&str]| {
+        let out_s = out.display().to_string();
+        let mut args = vec!["search", SUR, "--out", &out_s, "--json"];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "search failed: {}", stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()
+    };
+    let (a, b, c) = (
+        dir.path().join("t1"),
+        dir.path().join("t2"),
+        dir.path().join("cut"),
+    );
+    let v = go(&a, &["--threads", "1"]);
+    go(&b, &["--threads", "2"]);
+    assert_eq!(read(&a.join("front.json")), read(&b.join("front.json")));
+    go(&c, &["--generations", "7", "--threads", "2"]);
+    go(&c, &["--resume", "--threads", "2"]);
+    assert_eq!(read(&a.join("front.json")), read(&c.join("front.json")));
+
+    let ladder = &v["ladder"];
+    let n = |k: &str| ladder[k].as_u64().unwrap();
+    assert!(n("predicted") > 0, "the surrogate never decided: {ladder}");
+    // every simulated candidate was trained, took its parent's network, or was predicted
+    assert_eq!(
+        n("simulated") + n("promoted"),
+        n("trained") + n("inherited") + n("predicted"),
+        "{ladder}"
+    );
+    assert_eq!(n("costed"), n("simulated") + n("invalid") + n("skipped"));
+    for m in v["front"].as_array().unwrap() {
+        assert!(m["test_accuracy"].is_number(), "untrained front member {m}");
+    }
+    // history.csv logs the rank correlation once the surrogate has one
+    let hist = read(&a.join("history.csv"));
+    assert!(hist
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",trained,predicted,rank_correlation"));
+    let last: Vec<&str> = hist.lines().last().unwrap().split(',').collect();
+    let rho: f64 = last[8]
+        .parse()
+        .expect("a rank correlation in the last generation");
+    assert!((-1.0..=1.0).contains(&rho));
+    assert_eq!(last[7].parse::<u64>().unwrap(), n("predicted"));
+}

@@ -484,3 +484,117 @@ fn docs_search_md_commands_run() {
     }
     assert_eq!(ran, 3);
 }
+
+/// ZDT1 where every genome whose first variable is below 0.5 gets a *predicted*
+/// evaluation instead of a real one: half its true objectives below 0.25 (too
+/// optimistic, so it would survive), twice them above (too pessimistic: it mostly
+/// dies). The promotion rule must evaluate every survivor in full before it stays: the
+/// final archive and best-so-far set hold only true evaluations, and the pessimistic
+/// predictions that die are never evaluated.
+mod promotion {
+    use distrinas::search::problems::TestProblem;
+    use distrinas::search::{Algorithm, Evaluation, Problem, RealGenome, RunConfig, Runner};
+    use rand_chacha::ChaCha8Rng;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Optimistic {
+        inner: TestProblem,
+        predicted: AtomicUsize,
+        promoted: AtomicUsize,
+    }
+
+    impl Problem for Optimistic {
+        type Genome = RealGenome;
+        /// `true`: predicted.
+        type Info = bool;
+        fn num_objectives(&self) -> usize {
+            2
+        }
+        fn random_genome(&self, rng: &mut ChaCha8Rng) -> RealGenome {
+            self.inner.random_genome(rng)
+        }
+        fn crossover(
+            &self,
+            a: &RealGenome,
+            b: &RealGenome,
+            rng: &mut ChaCha8Rng,
+        ) -> (RealGenome, RealGenome) {
+            self.inner.crossover(a, b, rng)
+        }
+        fn mutate(&self, g: &mut RealGenome, rng: &mut ChaCha8Rng) {
+            self.inner.mutate(g, rng)
+        }
+        fn evaluate(&self, g: &RealGenome) -> Evaluation<bool> {
+            let e = self.inner.evaluate(g);
+            Evaluation {
+                objectives: e.objectives,
+                violations: e.violations,
+                info: false,
+            }
+        }
+        fn evaluate_batch(&self, genomes: &[&RealGenome], _: &[&[f64]]) -> Vec<Evaluation<bool>> {
+            genomes
+                .iter()
+                .map(|g| {
+                    let mut e = self.evaluate(g);
+                    if g.0[0] < 0.5 {
+                        let f = if g.0[0] < 0.25 { 0.5 } else { 2.0 };
+                        e.objectives.iter_mut().for_each(|v| *v *= f);
+                        e.info = true;
+                    }
+                    e
+                })
+                .collect()
+        }
+        fn is_predicted(&self, info: &bool) -> bool {
+            *info
+        }
+        fn learn(&self, evaluated: &[(&RealGenome, &Evaluation<bool>)], promoted: bool) {
+            let n = evaluated.iter().filter(|(_, e)| e.info).count();
+            self.predicted.fetch_add(n, Ordering::SeqCst);
+            if promoted {
+                assert_eq!(n, 0, "a promoted genome came back predicted");
+                self.promoted.fetch_add(evaluated.len(), Ordering::SeqCst);
+            }
+        }
+        fn parallel(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_predicted_individual_never_survives_unevaluated() {
+        let p = Optimistic {
+            inner: TestProblem::zdt1(10),
+            predicted: AtomicUsize::new(0),
+            promoted: AtomicUsize::new(0),
+        };
+        let config = RunConfig {
+            seed: 5,
+            population: 20,
+            archive: 20,
+            generations: 30,
+            ..RunConfig::default()
+        };
+        let r = Runner::new(&p, Algorithm::Spea2, config)
+            .run(&mut |_| {})
+            .unwrap();
+        let (predicted, promoted) = (
+            p.predicted.load(Ordering::SeqCst),
+            p.promoted.load(Ordering::SeqCst),
+        );
+        assert!(promoted > 0, "nothing was promoted");
+        assert!(
+            predicted > promoted,
+            "{predicted} predicted, {promoted} promoted"
+        );
+        for ind in r.archive.iter().chain(&r.best_so_far) {
+            assert!(!ind.info, "a predicted individual survived");
+            let truth = p.inner.evaluate(&ind.genome).objectives;
+            assert_eq!(
+                ind.objectives, truth,
+                "kept objectives are not the true ones"
+            );
+        }
+    }
+}
