@@ -57,5 +57,36 @@ fn epochs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, epochs);
+/// The surrogate's refit after a generation (`evaluate::surrogate`): both models on
+/// 720 samples of 17 features (a 30 × 24 run's trainings, at most), seeded.
+fn surrogate_fit(c: &mut Criterion) {
+    use distrinas::evaluate::surrogate::{LinearFit, FEATURES};
+    use distrinas::scenario::SurrogateModel;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let x: Vec<Vec<f64>> = (0..720)
+        .map(|_| (0..FEATURES).map(|_| rng.random::<f64>()).collect())
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(j, v)| (j as f64 - 8.0) * v)
+                .sum::<f64>()
+        })
+        .collect();
+    let mut g = c.benchmark_group("surrogate_fit");
+    for (name, m) in [
+        ("ridge_720", SurrogateModel::Ridge),
+        ("linear_720", SurrogateModel::Linear),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| LinearFit::fit(m, &x, &y).expect("fits"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, epochs, surrogate_fit);
 criterion_main!(benches);

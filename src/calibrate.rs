@@ -2,8 +2,14 @@
 //! calibrate`, `docs/calibration.md`).
 //!
 //! Each layer kind gets `latency = overhead_us + ns_per_mac × MACs + ns_per_byte ×
-//! (in_bytes + out_bytes)`, fitted by least squares with `linfa-linear` on the rows of
-//! that kind. **Non-negativity** is enforced by an active set: fit, and while a
+//! (in_bytes + out_bytes)`, fitted with `linfa-linear` on the rows of that kind by
+//! least squares of the absolute errors ([`FitLoss::Absolute`], the default: what a
+//! sum of layer times accumulates, and the best fit under a timer's additive noise) or
+//! of the **relative** errors ([`FitLoss::Relative`]: each row divided by its measured
+//! latency, so a 25 ms network weighs as much as a 460 ms one). Rows of kind `Network` are whole
+//! networks measured end to end: they are fitted the same way and reported, and give a
+//! profile's two-term model (`mac_per_s`) rather than a per-layer entry.
+//! **Non-negativity** is enforced by an active set: fit, and while a
 //! coefficient is negative, fix the most negative one at 0 and refit the others (a
 //! column that is zero in every row is fixed at 0 from the start). The columns are
 //! scaled to a largest value of 1 before the solve, so MACs in millions and bytes in
@@ -25,6 +31,9 @@ use thiserror::Error;
 
 /// The header a measurements file starts with.
 pub const HEADER: &str = "kind,macs,in_bytes,out_bytes,latency_us";
+
+/// The kind of a row that times a whole network.
+pub const NETWORK_KIND: &str = "Network";
 
 /// One measured layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,12 +104,12 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Vec<Measurement>, CalibrateEr
         }
         let col = |k: usize| 1 + fields[..k].iter().map(|f| f.len() + 1).sum::<usize>();
         let kind = fields[0].trim();
-        if !LAYER_KINDS.contains(&kind) {
+        if !LAYER_KINDS.contains(&kind) && kind != NETWORK_KIND {
             return Err(err(
                 line,
                 col(0),
                 format!(
-                    "unknown layer kind {kind:?} (expected one of {})",
+                    "unknown layer kind {kind:?} (expected one of {}, or {NETWORK_KIND} for a whole network)",
                     LAYER_KINDS.join(", ")
                 ),
             ));
@@ -162,11 +171,31 @@ pub struct KindFit {
     pub loo_relative_error: Option<f64>,
 }
 
+/// One measured row against the fit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowFit {
+    /// Line in the file.
+    pub line: usize,
+    pub kind: String,
+    pub macs: u64,
+    /// Input + output bytes.
+    pub bytes: u64,
+    /// Measured, µs.
+    pub latency_us: f64,
+    /// Predicted by the fit of its kind, µs.
+    pub fitted_us: f64,
+    /// Predicted by the fit of the other rows of its kind (held out), µs; `None` with a
+    /// single row.
+    pub loo_us: Option<f64>,
+}
+
 /// A fitted latency model with its figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Calibration {
-    /// By layer kind.
+    /// By layer kind (and `Network` for whole networks).
     pub kinds: BTreeMap<String, KindFit>,
+    /// Every row, in file order, with its fitted and held-out predictions.
+    pub rows: Vec<RowFit>,
     /// R² over every row.
     pub r2: Option<f64>,
     /// Mean relative error over every row.
@@ -176,12 +205,19 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    /// The coefficients by kind, as a device profile's `latency`.
+    /// The coefficients by layer kind, as a device profile's `latency` (whole-network
+    /// rows excluded).
     pub fn latency(&self) -> BTreeMap<String, LayerLatency> {
         self.kinds
             .iter()
+            .filter(|(k, _)| k.as_str() != NETWORK_KIND)
             .map(|(k, f)| (k.clone(), f.coefficients))
             .collect()
+    }
+
+    /// The fit of the whole-network rows, if there were any.
+    pub fn network(&self) -> Option<&KindFit> {
+        self.kinds.get(NETWORK_KIND)
     }
 }
 
@@ -229,10 +265,30 @@ fn nnls(x: &Array2<f64>, y: &Array1<f64>) -> Result<Vec<f64>, String> {
     }
 }
 
-/// Coefficients fitted to `rows` (latencies in ns).
-fn fit_rows(rows: &[&Measurement]) -> Result<LayerLatency, String> {
-    let x = Array2::from_shape_fn((rows.len(), 3), |(i, j)| features(rows[i])[j]);
-    let y: Array1<f64> = rows.iter().map(|m| m.latency_us * 1e3).collect();
+/// What the least squares of a fit minimise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum FitLoss {
+    /// Σ (predicted − measured)².
+    #[default]
+    Absolute,
+    /// Σ ((predicted − measured) / measured)².
+    Relative,
+}
+
+/// Coefficients fitted to `rows` (with [`FitLoss::Relative`], row i of `features · c ≈
+/// latency` is divided by its latency, > 0 as checked on reading).
+fn fit_rows(rows: &[&Measurement], loss: FitLoss) -> Result<LayerLatency, String> {
+    let weight = |m: &Measurement| match loss {
+        FitLoss::Absolute => 1.0,
+        FitLoss::Relative => 1.0 / (m.latency_us * 1e3),
+    };
+    let x = Array2::from_shape_fn((rows.len(), 3), |(i, j)| {
+        features(rows[i])[j] * weight(rows[i])
+    });
+    let y: Array1<f64> = rows
+        .iter()
+        .map(|m| m.latency_us * 1e3 * weight(m))
+        .collect();
     let c = nnls(&x, &y)?;
     Ok(LayerLatency {
         overhead_us: c[0] / 1e3,
@@ -262,16 +318,17 @@ fn mean_rel(pairs: &[(f64, f64)]) -> f64 {
 }
 
 /// Fits every kind of `rows` and measures the fit (see the module doc).
-pub fn fit(rows: &[Measurement]) -> Result<Calibration, CalibrateError> {
+pub fn fit(rows: &[Measurement], loss: FitLoss) -> Result<Calibration, CalibrateError> {
     let mut by_kind: BTreeMap<&str, Vec<&Measurement>> = BTreeMap::new();
     for m in rows {
         by_kind.entry(m.kind.as_str()).or_default().push(m);
     }
     let (mut all, mut all_loo) = (Vec::new(), Vec::new());
     let mut kinds = BTreeMap::new();
+    let mut fitted_rows = Vec::with_capacity(rows.len());
     for (kind, rs) in by_kind {
         let solve = |rows: &[&Measurement]| {
-            fit_rows(rows).map_err(|message| CalibrateError::Solve {
+            fit_rows(rows, loss).map_err(|message| CalibrateError::Solve {
                 kind: kind.to_string(),
                 message,
             })
@@ -296,6 +353,17 @@ pub fn fit(rows: &[Measurement]) -> Result<Calibration, CalibrateError> {
         }
         all.extend_from_slice(&pairs);
         all_loo.extend_from_slice(&loo);
+        for (i, m) in rs.iter().enumerate() {
+            fitted_rows.push(RowFit {
+                line: m.line,
+                kind: m.kind.clone(),
+                macs: m.macs,
+                bytes: m.in_bytes.saturating_add(m.out_bytes),
+                latency_us: m.latency_us,
+                fitted_us: pairs[i].0,
+                loo_us: loo.get(i).map(|p| p.0),
+            });
+        }
         kinds.insert(
             kind.to_string(),
             KindFit {
@@ -307,8 +375,10 @@ pub fn fit(rows: &[Measurement]) -> Result<Calibration, CalibrateError> {
             },
         );
     }
+    fitted_rows.sort_by_key(|r| r.line);
     Ok(Calibration {
         kinds,
+        rows: fitted_rows,
         r2: r2(&all),
         mean_relative_error: mean_rel(&all),
         loo_relative_error: (!all_loo.is_empty()).then(|| mean_rel(&all_loo)),
@@ -347,7 +417,7 @@ mod tests {
                 m
             })
             .collect();
-        let c = fit(&rows).unwrap();
+        let c = fit(&rows, FitLoss::Absolute).unwrap();
         let k = &c.kinds["Conv2d"];
         assert!((k.coefficients.overhead_us - 40.0).abs() < 1e-6, "{k:?}");
         assert!((k.coefficients.ns_per_mac - 62.5).abs() < 1e-9, "{k:?}");
@@ -367,7 +437,7 @@ mod tests {
             row("Dense", 100_000, 1000, 19.0),
             row("Dense", 200_000, 0, 30.0),
         ];
-        let c = fit(&rows).unwrap().kinds["Dense"].coefficients;
+        let c = fit(&rows, FitLoss::Absolute).unwrap().kinds["Dense"].coefficients;
         assert_eq!(c.ns_per_byte, 0.0, "{c:?}");
         // least squares of y = a + b·x on (0, 10), (1e5, 19), (2e5, 30) in µs: the
         // mean x is 1e5, mean y 59/3; b = Σ(x−x̄)(y−ȳ)/Σ(x−x̄)² = (−1e5·(−29/3) +
@@ -410,7 +480,7 @@ mod tests {
                 rows.push(r);
             }
         }
-        let c = fit(&rows).unwrap();
+        let c = fit(&rows, FitLoss::Absolute).unwrap();
         for (kind, o, m, b) in truth {
             let k = &c.kinds[kind];
             let f = &k.coefficients;
@@ -420,6 +490,36 @@ mod tests {
             assert!(k.loo_relative_error.unwrap() < 1.5 * k.mean_relative_error + 1e-3);
         }
         assert!(c.r2.unwrap() > 0.9999, "{:?}", c.r2);
+    }
+
+    /// Rows (MACs, µs) = (0, 10), (10⁵, 20), (2·10⁵, 40), no bytes. Absolute least
+    /// squares: b = Σ(x−x̄)(y−ȳ)/Σ(x−x̄)² = 3·10⁶ / 2·10¹⁰ µs = 0.15 ns/MAC, a = ȳ − b·x̄ =
+    /// 70/3 − 15 = 25/3 µs. Relative: minimise Σ((a + b·x)/y − 1)², with u = 1/y and
+    /// v = x/y the normal equations [Σu² Σuv; Σuv Σv²]·[a; b] = [Σu; Σv] read
+    /// [21/1600 375; 375 5·10⁷]·[a; b] = [7/40; 10⁴], so a = 320/33 µs and
+    /// b = 7/55000 µs = 0.127 ns/MAC: the small row pulls the line towards itself.
+    #[test]
+    fn the_relative_loss_weighs_rows_by_their_latency() {
+        let rows = vec![
+            row("Network", 0, 0, 10.0),
+            row("Network", 100_000, 0, 20.0),
+            row("Network", 200_000, 0, 40.0),
+        ];
+        let abs = fit(&rows, FitLoss::Absolute).unwrap();
+        let c = abs.kinds["Network"].coefficients;
+        assert!((c.overhead_us - 25.0 / 3.0).abs() < 1e-9, "{c:?}");
+        assert!((c.ns_per_mac - 0.15).abs() < 1e-12, "{c:?}");
+        let rel = fit(&rows, FitLoss::Relative).unwrap();
+        let c = rel.kinds["Network"].coefficients;
+        assert!((c.overhead_us - 320.0 / 33.0).abs() < 1e-9, "{c:?}");
+        assert!((c.ns_per_mac - 7.0e3 / 55_000.0).abs() < 1e-12, "{c:?}");
+        // whole networks are not a layer kind of the profile's latency map
+        assert!(rel.latency().is_empty());
+        assert_eq!(rel.network().unwrap().rows, 3);
+        // every row is reported in file order with its held-out prediction: row 2 by
+        // the line through rows 1 and 3 (10 + 1.5·10⁻⁴·10⁵ = 25 µs)
+        assert_eq!(rel.rows.len(), 3);
+        assert!((rel.rows[1].loo_us.unwrap() - 25.0).abs() < 1e-9);
     }
 
     #[test]
@@ -432,7 +532,7 @@ mod tests {
         assert_eq!(
             e(&format!("{HEADER}\nConv2d,10,20,30,5\nConv3d,1,2,3,4\n")),
             format!(
-                "m.csv:3:1: unknown layer kind \"Conv3d\" (expected one of {})",
+                "m.csv:3:1: unknown layer kind \"Conv3d\" (expected one of {}, or Network for a whole network)",
                 LAYER_KINDS.join(", ")
             )
         );

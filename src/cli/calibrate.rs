@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use distrinas::calibrate::{fit, parse_csv, Calibration};
+use distrinas::calibrate::{fit, parse_csv, Calibration, FitLoss};
 use distrinas::scenario::profiles::{
     device_profile_names, parse_device_profile, shipped_device_profile,
 };
@@ -23,9 +23,23 @@ pub struct CalibrateArgs {
     /// Write the calibrated profile here (RON, written atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// What the least squares minimise: `absolute` errors (default) or `relative`
+    /// ones (each row divided by its latency).
+    #[arg(long, value_enum, default_value = "absolute")]
+    pub loss: LossArg,
+    /// Also print every row: measured, fitted, and predicted with the row held out.
+    #[arg(long)]
+    pub rows: bool,
     /// Print one JSON object (`coefficients` by kind, and the fit's figures).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--loss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LossArg {
+    Absolute,
+    Relative,
 }
 
 fn load_profile(device: &str) -> anyhow::Result<DeviceProfile> {
@@ -75,6 +89,27 @@ fn table(c: &Calibration) -> String {
     s
 }
 
+fn row_table(c: &Calibration) -> String {
+    let mut s = format!(
+        "{:>5} {:<16} {:>12} {:>8} {:>13} {:>13} {:>13} {:>8}\n",
+        "line", "kind", "MACs", "bytes", "measured µs", "fitted µs", "held out µs", "error"
+    );
+    for r in &c.rows {
+        s += &format!(
+            "{:>5} {:<16} {:>12} {:>8} {:>13.1} {:>13.1} {:>13} {:>8}\n",
+            r.line,
+            r.kind,
+            r.macs,
+            r.bytes,
+            r.latency_us,
+            r.fitted_us,
+            r.loo_us.map_or("–".into(), |u| format!("{u:.1}")),
+            pct(r.loo_us.map(|u| (u - r.latency_us) / r.latency_us)),
+        );
+    }
+    s
+}
+
 /// Runs `calibrate`.
 pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let file = args.measurements.display().to_string();
@@ -82,9 +117,18 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {file}"))?;
     let rows = parse_csv(&text, &file)?;
     let mut profile = load_profile(&args.device)?;
-    let c = fit(&rows)?;
+    let loss = match args.loss {
+        LossArg::Absolute => FitLoss::Absolute,
+        LossArg::Relative => FitLoss::Relative,
+    };
+    let c = fit(&rows, loss)?;
     if let Some(out) = &args.out {
         profile.latency = c.latency();
+        if let Some(n) = c.network().filter(|n| n.coefficients.ns_per_mac > 0.0) {
+            // whole networks: the two-term model's MAC rate (the per-inference
+            // overhead has no place in a per-layer model: it is reported only)
+            profile.mac_per_s = 1e9 / n.coefficients.ns_per_mac;
+        }
         profile.sources.push(format!(
             "latency: fitted by `distrinas calibrate` to {} measured layers of {file} (R² {}, mean relative error {}, leave-one-out {})",
             rows.len(),
@@ -106,7 +150,10 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         let out = serde_json::json!({
             "measurements": file,
             "rows": rows.len(),
+            "loss": loss,
             "coefficients": c.latency(),
+            "network": c.network(),
+            "predictions": c.rows,
             "kinds": c.kinds,
             "r2": c.r2,
             "mean_relative_error": c.mean_relative_error,
@@ -116,6 +163,9 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         println!("{out}");
     } else {
         print!("{}", table(&c));
+        if args.rows {
+            print!("{}", row_table(&c));
+        }
         if let Some(out) = &args.out {
             println!("calibrated profile written to {}", out.display());
         }

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::Args;
 use distrinas::evaluate::run::{run_search, SearchOptions};
 use distrinas::report::{self, RunInfo};
-use distrinas::scenario::{limits, Scenario};
+use distrinas::scenario::{limits, Scenario, SurrogateModel};
 use distrinas::search::Algorithm;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -47,10 +47,13 @@ pub struct SearchArgs {
     #[arg(long)]
     pub single_device: bool,
     /// Spare the training of candidates a surrogate predicts to be dominated, as
-    /// `search.fidelity.surrogate: Some(())` (the scenario's settings when it has
-    /// some). The default output folder becomes `runs/<scenario>-surrogate-<seed>`.
+    /// `search.fidelity.surrogate: ()` (the scenario's own settings when it has some).
+    /// The default output folder becomes `runs/<scenario>-surrogate-<seed>`.
     #[arg(long)]
     pub surrogate: bool,
+    /// The surrogate's model (implies `--surrogate`; default `ridge`).
+    #[arg(long, value_enum, value_name = "MODEL")]
+    pub surrogate_model: Option<SurrogateArg>,
     /// Open the initial population with these networks and their trained weights: a
     /// run folder (its feasible front) or a network / candidate RON file (weights from
     /// `<stem>.weights` beside it). Repeatable; adds to `search.warm_start`.
@@ -69,6 +72,15 @@ pub struct SearchArgs {
     pub json: bool,
 }
 
+/// The surrogate model of `--surrogate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SurrogateArg {
+    /// Ridge regression (`linfa-elasticnet`).
+    Ridge,
+    /// Ordinary least squares (`linfa-linear`).
+    Linear,
+}
+
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let mut loaded = match &args.scenario {
@@ -78,7 +90,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     if args.single_device {
         loaded.scenario.space.max_cuts = 0;
     }
-    if args.surrogate {
+    let surrogate = args.surrogate || args.surrogate_model.is_some();
+    if surrogate {
         let s = &mut loaded.scenario;
         if !s.search.trains_for_objectives() && s.app.min_accuracy.is_none() {
             anyhow::bail!(
@@ -87,14 +100,20 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                 s.name
             );
         }
-        s.search
+        let settings = s
+            .search
             .fidelity
             .surrogate
             .get_or_insert_with(Default::default);
+        match args.surrogate_model {
+            Some(SurrogateArg::Ridge) => settings.model = SurrogateModel::Ridge,
+            Some(SurrogateArg::Linear) => settings.model = SurrogateModel::Linear,
+            None => {}
+        }
     }
     let s = &loaded.scenario;
     let seed = args.seed.unwrap_or(s.seed);
-    let mode = match (args.single_device, args.surrogate) {
+    let mode = match (args.single_device, surrogate) {
         (true, true) => "-single-surrogate",
         (true, false) => "-single",
         (false, true) => "-surrogate",

@@ -645,6 +645,16 @@ fn every_ron_example_in_scenarios_doc_parses() {
             assert_eq!(f.links[0].probability(), 0.05);
             assert_eq!(f.cases.map(|c| c.len()), Some(4));
             assert_eq!(f.failover.detection_ms(), 300.0);
+        } else if head.starts_with('(') {
+            // search.fidelity
+            let f: distrinas::scenario::Fidelity = distrinas::scenario::ron_options()
+                .from_str(b)
+                .unwrap_or_else(|e| panic!("{e}\n{b}"));
+            assert_eq!(f.requests, Some(100));
+            assert_eq!(
+                f.surrogate,
+                Some(distrinas::scenario::SurrogateSettings::default())
+            );
         } else if let Some(rest) = head.strip_prefix("latency:") {
             let m: std::collections::BTreeMap<String, distrinas::scenario::LayerLatency> =
                 distrinas::scenario::ron_options()

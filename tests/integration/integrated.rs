@@ -69,7 +69,17 @@ fn search_end_to_end_writes_every_output() {
     // Best-so-far HV never decreases and bounds the archive's HV (the archive's
     // feasible members are among the points seen); one row per generation.
     let hist = read(&out.join("history.csv"));
-    assert!(hist.starts_with("generation,evaluations,elapsed_s,archive_hv,best_hv,front_size\n"));
+    assert!(hist.starts_with(
+        "generation,evaluations,elapsed_s,archive_hv,best_hv,front_size,trained,predicted,rank_correlation\n"
+    ));
+    // without a surrogate nothing is predicted, and trainings only accumulate
+    let trained: Vec<u64> = hist
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(6).unwrap().parse().unwrap())
+        .collect();
+    assert!(trained.windows(2).all(|w| w[0] <= w[1]), "{hist}");
+    assert!(hist.lines().skip(1).all(|l| l.ends_with(",0,")), "{hist}");
     let col = |i: usize| -> Vec<f64> {
         hist.lines()
             .skip(1)
@@ -528,6 +538,13 @@ fn surrogate_runs_are_deterministic_and_fronts_are_trained() {
     assert_eq!(n("costed"), n("simulated") + n("invalid") + n("skipped"));
     for m in v["front"].as_array().unwrap() {
         assert!(m["test_accuracy"].is_number(), "untrained front member {m}");
+        // the ladder's simulation budget: 20 of the workload's 50 requests
+        let rec = read(&a.join(format!(
+            "candidates/{}.search.json",
+            m["id"].as_str().unwrap()
+        )));
+        let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
+        assert_eq!(rec["figures"]["requests"], 20, "{rec}");
     }
     // history.csv logs the rank correlation once the surrogate has one
     let hist = read(&a.join("history.csv"));
