@@ -75,7 +75,7 @@ pub struct SearchArgs {
 /// The surrogate model of `--surrogate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SurrogateArg {
-    /// Ridge regression (`linfa-elasticnet`).
+    /// Ridge regression.
     Ridge,
     /// Ordinary least squares (`linfa-linear`).
     Linear,

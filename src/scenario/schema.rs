@@ -567,7 +567,8 @@ impl Default for SurrogateSettings {
 /// Regression model of the surrogate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SurrogateModel {
-    /// Ridge regression (`linfa-elasticnet`, L2 penalty 0.1 on standardised features).
+    /// Ridge regression (L2 penalty 0.1 on standardised features, solved exactly with
+    /// `linfa-linear`).
     #[default]
     Ridge,
     /// Ordinary least squares (`linfa-linear`).
