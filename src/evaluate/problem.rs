@@ -464,7 +464,12 @@ impl Problem for CandidateProblem {
                         let e = self.ctx.predicted(key, *s, l, a);
                         self.evaluation(c, &e, Some((l, a)))
                     }
-                    (Screening::Passed(s), Plan::Train(p)) => {
+                    (Screening::Passed(s), plan) => {
+                        let prediction = match plan {
+                            Plan::Train(p) => p,
+                            // not planned so (the plans follow the screenings): train
+                            _ => None,
+                        };
                         let e = self.ctx.train(
                             c,
                             key,
@@ -473,19 +478,7 @@ impl Problem for CandidateProblem {
                             self.child_epochs,
                             *s,
                         );
-                        self.evaluation(c, &e, p)
-                    }
-                    (Screening::Passed(s), Plan::Finished) => {
-                        // not planned so: train, as without a surrogate
-                        let e = self.ctx.train(
-                            c,
-                            key,
-                            g.parent,
-                            self.train_epochs,
-                            self.child_epochs,
-                            *s,
-                        );
-                        self.evaluation(c, &e, None)
+                        self.evaluation(c, &e, prediction)
                     }
                 }
             })

@@ -535,19 +535,7 @@ impl<'p, P: Problem> Runner<'p, P> {
             let offspring_start = union.len();
             union.append(&mut std::mem::take(&mut st.population));
             let survivors = loop {
-                let refs: Vec<&Ind<P>> = union.iter().collect();
-                let cv = normalised_violations(&refs);
-                let members: Vec<Member<'_>> = union
-                    .iter()
-                    .zip(&cv)
-                    .map(|(ind, &violation)| Member {
-                        objectives: &ind.objectives,
-                        violation,
-                        birth: ind.birth,
-                        fitness: ind.fitness,
-                        crowding: ind.crowding,
-                    })
-                    .collect();
+                let members = members(&union);
                 let survivors = strategy.survive(&members, c.archive);
                 drop(members);
                 // The promotion rule: a predicted individual that would survive, or
@@ -623,22 +611,7 @@ impl<'p, P: Problem> Runner<'p, P> {
             // breed P_{t+1} from A_{t+1}
             let t1 = Instant::now();
             let next = t + 1;
-            let cv_archive = {
-                let refs: Vec<&Ind<P>> = st.archive.iter().collect();
-                normalised_violations(&refs)
-            };
-            let members: Vec<Member<'_>> = st
-                .archive
-                .iter()
-                .zip(&cv_archive)
-                .map(|(ind, &violation)| Member {
-                    objectives: &ind.objectives,
-                    violation,
-                    birth: ind.birth,
-                    fitness: ind.fitness,
-                    crowding: ind.crowding,
-                })
-                .collect();
+            let members = members(&st.archive);
             let genomes = self.breed(&members, &st.archive, next);
             drop(members);
             algo_seconds += t1.elapsed().as_secs_f64();
@@ -674,6 +647,23 @@ impl<'p, P: Problem> Runner<'p, P> {
             generations_run,
         })
     }
+}
+
+/// The selection view of `inds`: objectives, violation normalised over `inds`, birth,
+/// fitness and crowding.
+fn members<G, I>(inds: &[Individual<G, I>]) -> Vec<Member<'_>> {
+    let refs: Vec<&Individual<G, I>> = inds.iter().collect();
+    let cv = normalised_violations(&refs);
+    inds.iter()
+        .zip(cv)
+        .map(|(ind, violation)| Member {
+            objectives: &ind.objectives,
+            violation,
+            birth: ind.birth,
+            fitness: ind.fitness,
+            crowding: ind.crowding,
+        })
+        .collect()
 }
 
 /// Indices of the feasible members of `union[first_new..]` (this generation's
