@@ -430,6 +430,18 @@ pub(crate) fn report_html(run: &Run, plots: &[(String, String)]) -> String {
     }
     b.push_str("<h2>Settings</h2>\n");
     b.push_str(&key_values(&settings));
+    if let Some(l) = &r.ladder {
+        b.push_str(
+            "<h2>Fidelity ladder</h2>\n<p class=\"note\">Candidates that reached each stage \
+             (cache hits not counted; docs/fidelity.md).</p>\n",
+        );
+        let rows: Vec<Vec<String>> = l
+            .stages()
+            .into_iter()
+            .map(|(stage, n)| vec![stage.to_string(), n])
+            .collect();
+        b.push_str(&plain_table(&["stage", "candidates"], &rows));
+    }
 
     b.push_str(&format!(
         "<h2>{}</h2>\n<p class=\"note\">Click a column heading to sort (again to reverse); \

@@ -166,6 +166,38 @@ pub struct RunInfo {
     pub interrupted: bool,
 }
 
+impl Ladder {
+    /// (stage, candidates) in ladder order, as the reports show them.
+    pub fn stages(&self) -> Vec<(&'static str, String)> {
+        let c = &self.counts;
+        vec![
+            ("cost model", c.costed.to_string()),
+            (
+                "invalid / over budget (not simulated)",
+                format!("{} / {}", c.invalid, c.skipped),
+            ),
+            ("simulated", c.simulated.to_string()),
+            ("trained at search time", c.trained.to_string()),
+            (
+                "took the parent's trained network over",
+                c.inherited.to_string(),
+            ),
+            (
+                "predicted by the surrogate, not trained",
+                c.predicted.saturating_sub(c.promoted).to_string(),
+            ),
+            (
+                "predicted, then trained (would have entered the archive or front)",
+                c.promoted.to_string(),
+            ),
+            (
+                "final training of the front",
+                self.final_trained.to_string(),
+            ),
+        ]
+    }
+}
+
 impl FrontMember {
     /// Number of partitions (devices the network is cut across; consecutive
     /// partitions never share a device).

@@ -546,6 +546,14 @@ fn surrogate_runs_are_deterministic_and_fronts_are_trained() {
         let rec: serde_json::Value = serde_json::from_str(&rec).unwrap();
         assert_eq!(rec["figures"]["requests"], 20, "{rec}");
     }
+    // both reports show the ladder
+    let md = read(&a.join("report.md"));
+    let row = format!(
+        "| predicted by the surrogate, not trained | {} |",
+        n("predicted") - n("promoted")
+    );
+    assert!(md.contains(&row), "{md}");
+    assert!(read(&a.join("report.html")).contains("<h2>Fidelity ladder</h2>"));
     // history.csv logs the rank correlation once the surrogate has one
     let hist = read(&a.join("history.csv"));
     assert!(hist
