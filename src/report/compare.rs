@@ -538,3 +538,19 @@ pub fn write_comparison(
     written.push(p);
     Ok(written)
 }
+
+#[cfg(test)]
+mod equal_time_tests {
+    use super::hv_at_seconds;
+
+    /// Generations ending at 1, 2 and 3 s with best-so-far HV 0.1, 0.5, 0.7: at 2.5 s
+    /// the second generation is the last finished; before 1 s none is.
+    #[test]
+    fn the_hv_at_a_time_is_the_last_finished_generations() {
+        let conv = [(10, 0.1), (20, 0.5), (30, 0.7)];
+        let times = [1.0, 2.0, 3.0];
+        assert_eq!(hv_at_seconds(&conv, &times, 2.5), 0.5);
+        assert_eq!(hv_at_seconds(&conv, &times, 3.0), 0.7);
+        assert_eq!(hv_at_seconds(&conv, &times, 0.5), 0.0);
+    }
+}
