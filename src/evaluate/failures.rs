@@ -11,6 +11,7 @@
 use super::measure::StaticFigures;
 use super::objectives::{SimFigures, SIM_PENALTY};
 use super::simulation::simulate_candidate;
+pub use super::simulation::CaseSetting;
 use super::whatif::{candidate_statics, WhatIfError};
 use crate::network::Network;
 use crate::partition::Candidate;
@@ -203,19 +204,6 @@ fn case_of(down: Vec<String>, f: &SimFigures, simulated: bool) -> FailureCase {
     }
 }
 
-/// What every failure case of one candidate shares: its static figures and the
-/// simulation setting (network, source, sink, workload, events, configuration).
-#[derive(Debug, Clone, Copy)]
-pub struct CaseSetting<'a> {
-    pub st: &'a StaticFigures,
-    pub network: &'a Network,
-    pub source: usize,
-    pub sink: usize,
-    pub workload: &'a SimWorkload,
-    pub events: &'a [WhatIf],
-    pub config: &'a SimConfig,
-}
-
 impl CaseSetting<'_> {
     /// The candidate simulated with `down` down from time 0.
     pub fn simulate(&self, down: &[Down]) -> Result<SimFigures, SimError> {
@@ -230,15 +218,10 @@ impl CaseSetting<'_> {
             })
             .collect();
         ev.extend_from_slice(self.events);
-        simulate_candidate(
-            self.st,
-            self.network,
-            self.source,
-            self.sink,
-            self.workload,
-            &ev,
-            self.config,
-        )
+        simulate_candidate(&CaseSetting {
+            events: &ev,
+            ..*self
+        })
     }
 
     /// Runs `sets` (what is down from time 0; the empty set is the nominal case,

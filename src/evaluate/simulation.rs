@@ -99,21 +99,28 @@ pub fn failover_deployment(
     Some((plans, policy))
 }
 
-/// Simulates the candidate of static figures `st`: its plan, or its failover
-/// deployment ([`failover_deployment`]) when partitions have standbys; the trace is
-/// recorded when `config.trace`.
-pub fn run_candidate(
-    st: &StaticFigures,
-    network: &Network,
-    source: usize,
-    sink: usize,
-    workload: &SimWorkload,
-    events: &[WhatIf],
-    config: &SimConfig,
-) -> Result<(SimReport, Vec<TraceRecord>), SimError> {
-    match failover_deployment(st, source, sink, config.failover_ns) {
+/// A candidate's static figures and the simulation setting (network, source, sink,
+/// workload, events, configuration): what every simulation of it, and every failure
+/// case, shares.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseSetting<'a> {
+    pub st: &'a StaticFigures,
+    pub network: &'a Network,
+    pub source: usize,
+    pub sink: usize,
+    pub workload: &'a SimWorkload,
+    pub events: &'a [WhatIf],
+    pub config: &'a SimConfig,
+}
+
+/// Simulates the candidate of `s`: its plan, or its failover deployment
+/// ([`failover_deployment`]) when partitions have standbys; the trace is recorded when
+/// `s.config.trace`.
+pub fn run_candidate(s: &CaseSetting<'_>) -> Result<(SimReport, Vec<TraceRecord>), SimError> {
+    let (network, workload, events, config) = (s.network, s.workload, s.events, s.config);
+    match failover_deployment(s.st, s.source, s.sink, config.failover_ns) {
         None => sim::simulate_traced(
-            &inference_plan(st, source, sink),
+            &inference_plan(s.st, s.source, s.sink),
             network,
             workload,
             events,
@@ -158,22 +165,18 @@ pub fn inference_energy_mj(r: &SimReport) -> Option<f64> {
     })
 }
 
-/// Simulates the candidate and condenses the report into [`SimFigures`].
-pub fn simulate_candidate(
-    st: &StaticFigures,
-    network: &Network,
-    source: usize,
-    sink: usize,
-    workload: &SimWorkload,
-    events: &[WhatIf],
-    config: &SimConfig,
-) -> Result<SimFigures, SimError> {
+/// Simulates the candidate of `s` (no trace) and condenses the report into
+/// [`SimFigures`].
+pub fn simulate_candidate(s: &CaseSetting<'_>) -> Result<SimFigures, SimError> {
     let config = SimConfig {
         trace: false,
-        ..config.clone()
+        ..s.config.clone()
     };
-    let (r, _) = run_candidate(st, network, source, sink, workload, events, &config)?;
-    Ok(condense(&r, st, network, source, sink))
+    let (r, _) = run_candidate(&CaseSetting {
+        config: &config,
+        ..*s
+    })?;
+    Ok(condense(&r, s.st, s.network, s.source, s.sink))
 }
 
 /// Condenses a simulation report of the candidate with static figures `st` into

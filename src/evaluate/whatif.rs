@@ -214,8 +214,15 @@ pub fn replay(
     config: &SimConfig,
 ) -> Result<Replay, WhatIfError> {
     let st = candidate_statics(candidate, network, dtype, source, sink)?;
-    let (report, trace) =
-        super::simulation::run_candidate(&st, network, source, sink, workload, events, config)?;
+    let (report, trace) = super::simulation::run_candidate(&super::simulation::CaseSetting {
+        st: &st,
+        network,
+        source,
+        sink,
+        workload,
+        events,
+        config,
+    })?;
     let condensed = condense(&report, &st, network, source, sink);
     let figures = WhatIfFigures::new(&condensed, &st);
     Ok(Replay {

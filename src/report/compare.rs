@@ -389,6 +389,7 @@ pub fn hv_at_seconds(convergence: &[(usize, f64)], times: &[f64], seconds: f64) 
 /// The comparison as a Markdown table.
 pub fn comparison_table(c: &Comparison) -> String {
     use super::markdown::g4;
+    let count = |v: Option<usize>| v.map_or_else(|| "–".to_string(), |e| e.to_string());
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -409,9 +410,7 @@ pub fn comparison_table(c: &Comparison) -> String {
             r.front_size,
             r.evaluations,
             g4(r.elapsed_s),
-            r.evaluations_to_target
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "–".into()),
+            count(r.evaluations_to_target),
             r.seconds_to_target.map(g4).unwrap_or_else(|| "–".into()),
         );
     }
@@ -430,9 +429,7 @@ pub fn comparison_table(c: &Comparison) -> String {
             "| {} | {} | {} | {} | {} |",
             r.label,
             r.trainings,
-            r.trainings_to_target
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "–".into()),
+            count(r.trainings_to_target),
             g4(r.hv_at_equal_time),
             opt(r.mean_rank_correlation),
         );
