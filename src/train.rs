@@ -45,6 +45,7 @@ pub use dataset::{
 };
 pub use fit::{fit, fit_until, fit_with, EpochStats, TrainConfig, TrainReport, Trainer};
 pub use model::{training_bytes, Model};
+pub use layers::Geom;
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
 

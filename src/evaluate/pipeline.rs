@@ -403,7 +403,7 @@ impl Context {
                 epochs,
                 seed,
                 parent_model.as_ref(),
-                false,
+                None,
                 None,
             ),
         };

@@ -132,6 +132,8 @@ pub struct FrontEntry {
     pub info: Info,
     /// Test accuracy after final training.
     pub test_accuracy: Option<f64>,
+    /// int8 test accuracy of the network cut at the candidate's cuts, when final-trained.
+    pub int8_test_accuracy: Option<f64>,
     /// Validation accuracy after final training (search-time one when not retrained).
     pub val_accuracy: Option<f64>,
     /// Trained weights (trainer's weight file), when trained.
@@ -386,6 +388,7 @@ pub fn run_search(
             violation: ind.total_violation(),
             info: ind.info.clone(),
             test_accuracy: None,
+            int8_test_accuracy: None,
             val_accuracy: ind.info.val_accuracy,
             weights: None,
         })
@@ -420,10 +423,11 @@ pub fn run_search(
                 opts.final_epochs,
                 mix(ctx.seed ^ key ^ 0xF1A1),
                 parent.as_ref(),
-                true,
+                Some(&f.candidate.cuts),
                 Some(&stop),
             ) {
                 f.test_accuracy = tf.test_accuracy;
+                f.int8_test_accuracy = tf.int8_accuracy.filter(|_| ctx.splits.test.is_some());
                 f.val_accuracy = Some(tf.val_accuracy);
                 f.weights = Some(weights::to_bytes(&model));
             }
@@ -433,6 +437,7 @@ pub fn run_search(
             stopped = true;
             for f in &mut front {
                 f.test_accuracy = None;
+                f.int8_test_accuracy = None;
                 f.val_accuracy = f.info.val_accuracy;
                 f.weights = None;
             }

@@ -43,8 +43,10 @@ impl From<DatasetKind> for DataKind {
 }
 
 /// Trains `arch` for `epochs` epochs from a fresh initialisation (seeded by `seed`),
-/// after copying the weights of every matching layer of `parent`. `final_run` also
-/// measures test and int8 accuracy. Returns the trained model and its figures, or
+/// after copying the weights of every matching layer of `parent`. The final training
+/// (`final_cuts` set) also measures the test accuracy and the int8 accuracy of the
+/// network cut at `final_cuts` ([`train::quant::QNet`], on the test set, else the
+/// validation set, else the training set). Returns the trained model and its figures, or
 /// [`train::TrainError::Interrupted`] once `stop` is set.
 pub fn train_candidate(
     arch: &Arch,
@@ -52,7 +54,7 @@ pub fn train_candidate(
     epochs: usize,
     seed: u64,
     parent: Option<&Model>,
-    final_run: bool,
+    final_cuts: Option<&[usize]>,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<(Model, TrainFigures), train::TrainError> {
     let mut model = Model::new(arch, seed)?;
@@ -62,7 +64,7 @@ pub fn train_candidate(
         batch_size: SEARCH_BATCH,
         optimizer: Optimizer::adam(SEARCH_LR),
         seed,
-        quantize: final_run,
+        quantize: false,
         ..TrainConfig::default()
     };
     let report = match stop {
@@ -72,12 +74,18 @@ pub fn train_candidate(
     let figures = TrainFigures {
         val_loss: report.val_loss,
         val_accuracy: report.val_accuracy,
-        test_accuracy: if final_run {
-            report.test_accuracy
-        } else {
-            None
+        test_accuracy: final_cuts.and(report.test_accuracy),
+        int8_accuracy: match final_cuts {
+            Some(cuts) => {
+                let target = splits.test.as_ref().unwrap_or(if splits.val.is_empty() {
+                    &splits.train
+                } else {
+                    &splits.val
+                });
+                Some(train::quant::QNet::build(&model, &splits.train, cuts)?.accuracy(target)?)
+            }
+            None => None,
         },
-        int8_accuracy: report.int8_accuracy,
         epochs: report.epochs,
         inherited_layers,
         params: report.params,

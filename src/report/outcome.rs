@@ -35,6 +35,7 @@ pub fn run_from_outcome(o: &Outcome, info: Option<RunInfo>) -> Run {
             failure_cases: f.info.failure_cases.clone(),
             val_accuracy: f.val_accuracy,
             test_accuracy: f.test_accuracy,
+            int8_test_accuracy: f.int8_test_accuracy,
             latency_p95_ms: f.info.at_search.as_ref().and_then(|a| a.latency_p95_ms),
             energy_mj_per_inference: f
                 .info

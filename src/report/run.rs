@@ -105,6 +105,11 @@ pub struct FrontMember {
     pub val_accuracy: Option<f64>,
     /// Test accuracy after final training (fraction).
     pub test_accuracy: Option<f64>,
+    /// Test accuracy of the final-trained network quantised to int8 and cut at `cuts`,
+    /// by the integer-only evaluation that the exported C code reproduces bit for bit
+    /// (`docs/export.md`); `None` when not final-trained or without a test set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int8_test_accuracy: Option<f64>,
     /// Simulated p95 end-to-end latency at search time, ms (whatever the objectives).
     #[serde(default)]
     pub latency_p95_ms: Option<f64>,

@@ -195,6 +195,7 @@ mod tests {
             devices: vec![],
             val_accuracy: Some(0.9),
             test_accuracy: None,
+            int8_test_accuracy: None,
             candidate_file: "candidates/c01.ron".into(),
             ..Default::default()
         }

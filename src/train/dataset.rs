@@ -285,10 +285,11 @@ pub struct Splits {
     pub classes: Vec<String>,
     /// Shape of one sample (`[T, C]` or `[H, W, C]`).
     pub input_shape: Vec<usize>,
-    /// Per-channel mean subtracted (fitted on `train`).
-    pub mean: Vec<f32>,
+    /// Per-channel mean subtracted (fitted on `train`), exactly as used:
+    /// `x' = ((x as f64 - mean) / std) as f32`.
+    pub mean: Vec<f64>,
     /// Per-channel standard deviation divided by (fitted on `train`).
-    pub std: Vec<f32>,
+    pub std: Vec<f64>,
 }
 
 fn sorted_classes(labels: &[&str]) -> Vec<String> {
@@ -478,8 +479,8 @@ impl Splits {
             test,
             classes,
             input_shape: shape,
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            std: std.iter().map(|&s| s as f32).collect(),
+            mean,
+            std,
         })
     }
 
@@ -524,7 +525,7 @@ mod tests {
         // missing/padded cells are 0.
         let zeros = s.train.flat().iter().filter(|v| **v == 0.0).count();
         assert!(zeros >= 2);
-        assert!((s.mean[0] as f64) > 0.0);
+        assert!(s.mean[0] > 0.0);
     }
 
     #[test]
@@ -537,7 +538,7 @@ mod tests {
         let s = Splits::new(&raw, None, &opts).unwrap();
         let std = (0.6875f64).sqrt();
         assert_eq!(s.mean, vec![2.25]);
-        assert!((s.std[0] as f64 - std).abs() < 1e-6);
+        assert!((s.std[0] - std).abs() < 1e-12);
         let x = s.train.flat();
         let want = [-1.25 / std, -0.25 / std, 0.75 / std, 0.75 / std, 0.0, 0.0];
         for (a, b) in x.iter().zip(want) {

@@ -18,20 +18,32 @@ use crate::arch::{Layer, Padding, Shape, Size2};
 
 /// Window geometry of a convolution or pooling layer over `[ih, iw, c]` (1-D: `iw = 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Geom {
+pub struct Geom {
+    /// Input rows (1-D: time steps).
     pub ih: usize,
+    /// Input columns (1-D: 1).
     pub iw: usize,
+    /// Channels.
     pub c: usize,
+    /// Output rows.
     pub oh: usize,
+    /// Output columns.
     pub ow: usize,
+    /// Kernel rows.
     pub kh: usize,
+    /// Kernel columns.
     pub kw: usize,
+    /// Row stride.
     pub sh: usize,
+    /// Column stride.
     pub sw: usize,
+    /// Row dilation.
     pub dh: usize,
+    /// Column dilation.
     pub dw: usize,
     /// Padding before the first row / column (TF `Same`: `total / 2`, the rest after).
     pub ph: usize,
+    /// Padding before the first column.
     pub pw: usize,
 }
 

@@ -18,34 +18,6 @@ use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Per-tensor affine int8 quantisation of an activation: `q = clamp(round(x / scale) + zero, -128, 127)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ActQuant {
-    /// Real value of one integer step.
-    pub scale: f64,
-    /// Integer that represents the real value 0.
-    pub zero: i32,
-}
-
-impl ActQuant {
-    /// Quantisation that covers `[lo, hi]` (always including 0) with 256 levels.
-    pub fn from_range(lo: f64, hi: f64) -> ActQuant {
-        let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-        let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
-        let zero = (-128.0 - lo / scale).round().clamp(-128.0, 127.0) as i32;
-        ActQuant { scale, zero }
-    }
-
-    fn apply<T: Real>(&self, xs: &mut [T]) {
-        let inv = 1.0 / self.scale;
-        for x in xs {
-            let q = ((*x).to_f64() * inv).round() + self.zero as f64;
-            let q = q.clamp(-128.0, 127.0);
-            *x = T::from_f64((q - self.zero as f64) * self.scale);
-        }
-    }
-}
-
 /// A trainable network: the architecture compiled into layer kernels plus all
 /// parameters in one flat vector (`T = f32` for training, `f64` for gradient checks).
 #[derive(Debug, Clone)]
@@ -62,9 +34,6 @@ pub struct Model<T: Real = f32> {
     pub(crate) state_slots: Vec<Vec<Range<usize>>>,
     pub(crate) in_size: usize,
     pub(crate) out_sizes: Vec<usize>,
-    /// Per-tensor activation quantisation of the input and of every layer output
-    /// (`None`: float evaluation).
-    pub(crate) act_quant: Option<Vec<Option<ActQuant>>>,
 }
 
 /// Preallocated buffers of one chunk of samples.
@@ -315,7 +284,6 @@ impl<T: Real> Model<T> {
             state,
             state_slots,
             out_sizes,
-            act_quant: None,
         })
     }
 
@@ -549,9 +517,6 @@ impl<T: Real> Model<T> {
             }
             Op::Branch { from } => y.copy_from_slice(&before[*from][..n * self.out_sizes[*from]]),
         }
-        if let Some(Some(q)) = self.act_quant.as_ref().map(|q| q[i + 1]) {
-            q.apply(y);
-        }
     }
 
     /// Backward pass of one chunk through layer `i` (not a training-mode batch norm).
@@ -677,11 +642,6 @@ impl<T: Real> Model<T> {
             let this = self;
             let bn = &ws.bn;
             par_workers(&mut ws.workers[..used], |w| {
-                if start == 0 {
-                    if let Some(Some(q)) = this.act_quant.as_ref().map(|q| q[0]) {
-                        q.apply(&mut w.input[..w.n * this.in_size]);
-                    }
-                }
                 if let Some(b) = pending {
                     this.bn_normalize(b, w, &bn[b]);
                 }
@@ -814,9 +774,6 @@ impl<T: Real> Model<T> {
             &mut w.col[i][..n * size],
             &mut rest[0][..n * size],
         );
-        if let Some(Some(q)) = self.act_quant.as_ref().map(|q| q[i + 1]) {
-            q.apply(&mut rest[0][..n * size]);
-        }
     }
 
     /// Backward pass after a training `forward` with `grad_scale`; leaves the summed
@@ -956,7 +913,7 @@ impl<T: Real> Model<T> {
     ) -> (f64, usize) {
         let used = self.load_batch(ws, x, y, idx);
         let scale = T::one() / T::from_f64(idx.len() as f64);
-        if self.has_batch_norm() || self.act_quant.is_some() {
+        if self.has_batch_norm() {
             self.forward(ws, used, true, Some(scale));
             self.update_running(ws, idx.len());
             self.backward(ws, used, input_grad);
