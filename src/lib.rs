@@ -24,6 +24,7 @@
 pub mod arch;
 pub mod atomic;
 pub mod calibrate;
+pub mod deploy;
 pub mod evaluate;
 pub mod network;
 pub mod partition;

@@ -44,8 +44,8 @@ pub use dataset::{
     decode_text, DataError, DataKind, Dataset, RawCase, RawSet, SplitOptions, Splits,
 };
 pub use fit::{fit, fit_until, fit_with, EpochStats, TrainConfig, TrainReport, Trainer};
-pub use model::{training_bytes, Model};
 pub use layers::Geom;
+pub use model::{training_bytes, Model};
 pub use optim::{Optimizer, Schedule};
 pub use real::Real;
 

@@ -5,6 +5,7 @@ mod bench_search;
 mod calibrate;
 mod compare;
 mod cost;
+mod export;
 mod hv;
 mod inspect;
 mod progress;
@@ -38,6 +39,24 @@ pub(crate) fn read_ron<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The candidate file `path`, or the knee candidate of the run folder `path`.
+pub(crate) fn candidate_file(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let front = path.join("front.json");
+    let run: distrinas::report::RunResults = read_json(&front).with_context(|| {
+        format!(
+            "{} is a folder without a readable front.json",
+            path.display()
+        )
+    })?;
+    let Some(k) = run.knee() else {
+        anyhow::bail!("{}: the front is empty", front.display());
+    };
+    Ok(path.join(&run.front[k].candidate_file))
+}
+
 /// Reads a JSON file; a syntax error reads `file:line:col: what`.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text =
@@ -69,6 +88,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Per-layer params, MACs, flash and SRAM of a network (and its partitions).
     Cost(cost::CostArgs),
+    /// Write a run's candidate as per-partition int8 C code with a host harness.
+    Export(export::ExportArgs),
     /// Fit a device's per-layer latency model to measured layers.
     Calibrate(calibrate::CalibrateArgs),
     /// Train one network on a dataset.
@@ -92,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(a) => validate::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Cost(a) => cost::run(a),
+        Command::Export(a) => export::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Train(a) => train::run(*a),
         Command::Report(a) => report::run(a),

@@ -10,7 +10,7 @@ use distrinas::evaluate::sweep::{sweep, SweepAxis, SweepCandidate, SweepResult, 
 use distrinas::evaluate::whatif::{compare, replay, ComparisonRow, SearchRecord};
 use distrinas::network::Network;
 use distrinas::partition::Candidate;
-use distrinas::report::{placement_svg, significant, write_sweep, Placement, RunResults};
+use distrinas::report::{placement_svg, significant, write_sweep, Placement};
 use distrinas::scenario::{Event, LoadedScenario, Scenario};
 use distrinas::sim::overrides::{apply_override, WhatIfTarget};
 use distrinas::sim::{trace_csv, ServiceTime, SimConfig, SimWorkload, WhatIf};
@@ -84,25 +84,6 @@ pub enum FailureCases {
     Single,
 }
 
-/// The candidate file of `--candidate`: the file itself, or the knee candidate of a
-/// run folder.
-fn candidate_file(path: &Path) -> anyhow::Result<PathBuf> {
-    if !path.is_dir() {
-        return Ok(path.to_path_buf());
-    }
-    let front = path.join("front.json");
-    let run: RunResults = super::read_json(&front).with_context(|| {
-        format!(
-            "{} is a folder without a readable front.json",
-            path.display()
-        )
-    })?;
-    let Some(k) = run.knee() else {
-        bail!("{}: the front is empty", front.display());
-    };
-    Ok(path.join(&run.front[k].candidate_file))
-}
-
 fn fmt(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "-".into(),
@@ -150,7 +131,7 @@ fn load_candidate(
     path: &Path,
     network: &Network,
 ) -> anyhow::Result<(PathBuf, Candidate, Option<SearchRecord>)> {
-    let cand_path = candidate_file(path)?;
+    let cand_path = super::candidate_file(path)?;
     let candidate: Candidate = super::read_ron(&cand_path, "")?;
     // cuts, map and standby against the scenario's devices, located in the file
     if let Err(e) = candidate.validate(network) {

@@ -285,6 +285,8 @@ pub struct Splits {
     pub classes: Vec<String>,
     /// Shape of one sample (`[T, C]` or `[H, W, C]`).
     pub input_shape: Vec<usize>,
+    /// Indices (in the training file's case order) of the validation cases, ascending.
+    pub val_rows: Vec<usize>,
     /// Per-channel mean subtracted (fitted on `train`), exactly as used:
     /// `x' = ((x as f64 - mean) / std) as f32`.
     pub mean: Vec<f64>,
@@ -479,6 +481,7 @@ impl Splits {
             test,
             classes,
             input_shape: shape,
+            val_rows: val_idx.clone(),
             mean,
             std,
         })

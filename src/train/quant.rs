@@ -305,7 +305,10 @@ fn quantize_channels(w: &[Vec<f64>]) -> (Vec<i8>, Vec<f64>) {
     for ch in w {
         let max = ch.iter().fold(0f64, |m, v| m.max(v.abs()));
         let s = if max > 0.0 { max / 127.0 } else { 1.0 };
-        q.extend(ch.iter().map(|v| (v / s).round().clamp(-127.0, 127.0) as i8));
+        q.extend(
+            ch.iter()
+                .map(|v| (v / s).round().clamp(-127.0, 127.0) as i8),
+        );
         scales.push(s);
     }
     (q, scales)
@@ -910,7 +913,8 @@ mod tests {
     /// A 2 → 2 dense layer by hand: codes, weights, bias and the output bytes.
     #[test]
     fn dense_layer_by_hand() {
-        let arch = Arch::from_ron("Arch(input: [2, 1], layers: [Flatten, Dense(units: 2)])").unwrap();
+        let arch =
+            Arch::from_ron("Arch(input: [2, 1], layers: [Flatten, Dense(units: 2)])").unwrap();
         let mut model = Model::new(&arch, 0).unwrap();
         // weights [nin, nout] = [[1, -0.5], [0.5, 0.25]], bias [0.1, -0.2]
         model.params[model.slots[1][0].clone()].copy_from_slice(&[1.0, -0.5, 0.5, 0.25]);
@@ -975,7 +979,11 @@ mod tests {
         let mut model = Model::new(&arch, 3).unwrap();
         // non-trivial batch-norm statistics
         for (k, v) in model.state.iter_mut().enumerate() {
-            *v = if k % 8 < 4 { 0.1 * (k % 4) as f32 } else { 0.5 + 0.2 * (k % 4) as f32 };
+            *v = if k % 8 < 4 {
+                0.1 * (k % 4) as f32
+            } else {
+                0.5 + 0.2 * (k % 4) as f32
+            };
         }
         let calib = random_set(64, &[12, 2], 1);
         for cuts in [vec![], vec![3], vec![5, 10]] {
