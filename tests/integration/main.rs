@@ -6,6 +6,7 @@ mod adapt;
 mod cost;
 mod distribution;
 mod docs;
+mod export;
 mod foundation;
 mod hostile;
 mod integrated;
