@@ -270,8 +270,13 @@ pub fn export(req: &ExportRequest, out: &Path) -> Result<Manifest, ExportError> 
     }
     let cuts = &req.candidate.cuts;
     let net = QNet::build(&model, &splits.train, cuts)?;
-    let plans = plan::plan(&net, cuts);
     let pc = costs(req.candidate, &network, DType::Int8)?;
+    let targets: Vec<usize> = pc
+        .partitions
+        .iter()
+        .map(|p| p.peak_sram_bytes as usize)
+        .collect();
+    let plans = plan::plan(&net, cuts, &targets);
     let d = &req.loaded.scenario.dataset;
     let kind = DataKind::from(d.kind);
     let format = match d.kind {

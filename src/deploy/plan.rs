@@ -3,10 +3,14 @@
 //!
 //! A partition's arena starts with its receive buffer: the tensors of the incoming
 //! message, back to back in tensor order (the first partition: the network input).
-//! Then every step's output is placed first-fit (lowest offset) among the tensors
-//! still live, and a tensor is freed after its last reader in the partition; the
-//! tensors of the outgoing message stay live to the end and are copied into the link
-//! driver's send buffer. The kernels need no scratch buffer.
+//! Then every step's output is placed among the tensors still live, and a tensor is
+//! freed after its last reader in the partition; the tensors of the outgoing message
+//! stay live to the end and are copied into the link driver's send buffer. The kernels
+//! need no scratch buffer. Two placements are tried and the smaller arena kept:
+//! first-fit (the lowest free offset), and "away from the input" within a target
+//! size (the cost model's peak): the lowest or the highest free offset, whichever is
+//! farther from the step's input, so that consecutive tensors ping-pong between the
+//! two ends of the arena instead of leaving holes.
 
 use crate::arch::sram::{cut_tensors, last_use};
 use crate::train::quant::QNet;
@@ -80,8 +84,45 @@ fn first_fit(live: &[Slot], bytes: usize) -> usize {
     at
 }
 
-/// Plans every partition of `net` cut at `cuts`.
-pub fn plan(net: &QNet, cuts: &[usize]) -> Vec<PartitionPlan> {
+/// Highest offset `≤ cap - bytes` where `bytes` fit among the `live` slots.
+fn highest_fit(live: &[Slot], bytes: usize, cap: usize) -> Option<usize> {
+    let mut taken: Vec<(usize, usize)> = live
+        .iter()
+        .map(|s| (s.offset, s.offset + s.bytes))
+        .collect();
+    taken.sort_unstable();
+    let mut top = cap;
+    for &(start, end) in taken.iter().rev() {
+        if end <= top && top - end >= bytes {
+            return Some(top - bytes);
+        }
+        top = top.min(start);
+    }
+    (top >= bytes).then(|| top - bytes)
+}
+
+/// How outputs are placed.
+#[derive(Debug, Clone, Copy)]
+enum Placement {
+    FirstFit,
+    /// Lowest or highest fit within the target size, farther from the input.
+    AwayFromInput(usize),
+}
+
+/// Plans every partition of `net` cut at `cuts`; `targets[k]` is the arena size to
+/// aim for in partition `k` (the cost model's peak SRAM).
+pub fn plan(net: &QNet, cuts: &[usize], targets: &[usize]) -> Vec<PartitionPlan> {
+    let a = plan_with(net, cuts, &|_| Placement::FirstFit);
+    let b = plan_with(net, cuts, &|k| {
+        Placement::AwayFromInput(targets.get(k).copied().unwrap_or(0))
+    });
+    a.into_iter()
+        .zip(b)
+        .map(|(a, b)| if b.used_bytes < a.used_bytes { b } else { a })
+        .collect()
+}
+
+fn plan_with(net: &QNet, cuts: &[usize], how: &dyn Fn(usize) -> Placement) -> Vec<PartitionPlan> {
     let arch = net.arch();
     let n = arch.layers.len();
     let last = last_use(arch);
@@ -138,9 +179,28 @@ pub fn plan(net: &QNet, cuts: &[usize]) -> Vec<PartitionPlan> {
         for k in steps.clone() {
             let s = &net.steps[k];
             let bytes = net.elems[s.output];
+            let low = first_fit(&live, bytes);
+            let offset = match how(index) {
+                Placement::FirstFit => low,
+                Placement::AwayFromInput(cap) => {
+                    let input = live.iter().find(|l| l.tensor == s.input).copied();
+                    match (highest_fit(&live, bytes, cap), input) {
+                        (Some(high), Some(i)) => {
+                            let centre = |o: usize| 2 * o + bytes;
+                            let at = 2 * i.offset + i.bytes;
+                            if centre(high).abs_diff(at) > centre(low).abs_diff(at) {
+                                high
+                            } else {
+                                low
+                            }
+                        }
+                        _ => low,
+                    }
+                }
+            };
             let slot = Slot {
                 tensor: s.output,
-                offset: first_fit(&live, bytes),
+                offset,
                 bytes,
             };
             used = used.max(slot.offset + bytes);
@@ -188,5 +248,9 @@ mod tests {
         assert_eq!(first_fit(&[s(20, 5), s(0, 10)], 10), 10);
         assert_eq!(first_fit(&[s(20, 5), s(0, 10)], 11), 25);
         assert_eq!(first_fit(&[s(5, 5)], 5), 0);
+        assert_eq!(highest_fit(&[s(0, 10)], 5, 20), Some(15));
+        assert_eq!(highest_fit(&[s(15, 5), s(0, 10)], 5, 20), Some(10));
+        assert_eq!(highest_fit(&[s(14, 6), s(0, 10)], 5, 20), None);
+        assert_eq!(highest_fit(&[], 5, 4), None);
     }
 }
