@@ -139,13 +139,18 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     println!("* flash of the cost model; arena = max(cost model peak SRAM, plan)");
     for m in &manifest.messages {
-        println!(
-            "message {} -> {}: {} B via {}",
-            m.from,
-            m.to,
-            m.bytes,
-            m.route.join(" > ")
-        );
+        let from = m
+            .from_partition
+            .map_or(format!("input at {}", m.from), |k| format!("partition {k}"));
+        let to = m
+            .to_partition
+            .map_or(format!("sink {}", m.to), |k| format!("partition {k}"));
+        let way = if m.route.len() > 1 {
+            format!("via {}", m.route.join(" > "))
+        } else {
+            format!("on {}, no radio", m.from)
+        };
+        println!("{from} -> {to}: {} B {way}", m.bytes);
     }
     let front_int8 = front
         .front

@@ -1245,3 +1245,33 @@ fn robustness_md_commands_run() {
         "{best:?}"
     );
 }
+
+/// docs/export.md: the walk-through runs, its exported code builds with `cc` and the
+/// harness prints what the page quotes; the export's table is the page's.
+#[test]
+fn export_md_commands_run() {
+    let dir = scratch();
+    let outs = run_page("docs/export.md", dir.path());
+    assert_eq!(outs.len(), 2);
+    let md = std::fs::read_to_string(repo("docs/export.md")).unwrap();
+    let quoted = |start: &str| -> String {
+        let block = md.split("```text\n").find(|b| b.starts_with(start)).unwrap();
+        block.split("```").next().unwrap().to_string()
+    };
+    assert_eq!(stdout(&outs[1].1), quoted("exported "));
+    let c = dir.path().join("runs/export-demo/c");
+    let make = std::process::Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert!(make.status.success(), "{}", String::from_utf8_lossy(&make.stderr));
+    let h = std::process::Command::new(c.join("harness")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&h.stdout), quoted("{\"accuracy\""));
+    // the header excerpt is the exported partition 1's
+    let header = std::fs::read_to_string(c.join("partition_1.h")).unwrap();
+    for line in quoted("#define DN_P1_ARENA_BYTES").lines() {
+        assert!(header.contains(line), "partition_1.h lacks `{line}`");
+    }
+}
