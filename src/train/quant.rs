@@ -955,7 +955,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let size: usize = shape.iter().product();
-        let x: Vec<f32> = (0..n * size).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        let x: Vec<f32> = (0..n * size).map(|_| rng.random_range(-2.0..2.0)).collect();
         let mut dims = vec![n];
         dims.extend_from_slice(shape);
         Dataset {

@@ -1255,7 +1255,10 @@ fn export_md_commands_run() {
     assert_eq!(outs.len(), 2);
     let md = std::fs::read_to_string(repo("docs/export.md")).unwrap();
     let quoted = |start: &str| -> String {
-        let block = md.split("```text\n").find(|b| b.starts_with(start)).unwrap();
+        let block = md
+            .split("```text\n")
+            .find(|b| b.starts_with(start))
+            .unwrap();
         block.split("```").next().unwrap().to_string()
     };
     assert_eq!(stdout(&outs[1].1), quoted("exported "));
@@ -1266,8 +1269,14 @@ fn export_md_commands_run() {
         .arg(&c)
         .output()
         .unwrap();
-    assert!(make.status.success(), "{}", String::from_utf8_lossy(&make.stderr));
-    let h = std::process::Command::new(c.join("harness")).output().unwrap();
+    assert!(
+        make.status.success(),
+        "{}",
+        String::from_utf8_lossy(&make.stderr)
+    );
+    let h = std::process::Command::new(c.join("harness"))
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&h.stdout), quoted("{\"accuracy\""));
     // the header excerpt is the exported partition 1's
     let header = std::fs::read_to_string(c.join("partition_1.h")).unwrap();
