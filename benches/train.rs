@@ -88,5 +88,28 @@ fn surrogate_fit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, epochs, surrogate_fit);
+/// Integer-only int8 inference (`train::quant::QNet`, what `export`'s C code computes)
+/// against the float evaluation of the same har-s network on the 40 BasicMotions cases,
+/// one thread.
+fn int8_inference(c: &mut Criterion) {
+    use distrinas::train::quant::QNet;
+    let splits = load();
+    let model = Model::new(&arch((16, 32)), 0).expect("model");
+    let net = QNet::build(&model, &splits.train, &[]).expect("quantises");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let mut g = c.benchmark_group("inference_har-s");
+    g.throughput(Throughput::Elements(splits.train.len() as u64));
+    g.bench_function("int8-integer/1-thread", |b| {
+        b.iter(|| pool.install(|| net.predict(&splits.train)))
+    });
+    g.bench_function("f32/1-thread", |b| {
+        b.iter(|| pool.install(|| model.predict(&splits.train.x).expect("predicts")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, epochs, surrogate_fit, int8_inference);
 criterion_main!(benches);

@@ -705,6 +705,15 @@ fn rounded_div(sum: i32, count: i32) -> i32 {
     }
 }
 
+/// `Σ (x - zero) · w` over two equal-length int8 slices.
+#[inline]
+fn dot(x: &[i8], w: &[i8], zero: i32) -> i32 {
+    x.iter()
+        .zip(w)
+        .map(|(&a, &b)| (a as i32 - zero) * b as i32)
+        .sum()
+}
+
 /// Computes one step into `out`.
 fn run_step(net: &QNet, s: &QStep, t: &[Vec<i8>], out: &mut [i8]) {
     let x = &t[s.input];
@@ -719,22 +728,24 @@ fn run_step(net: &QNet, s: &QStep, t: &[Vec<i8>], out: &mut [i8]) {
             requant,
         } => {
             let k = g.taps() * g.c;
+            let mut taps: Vec<(usize, usize)> = Vec::with_capacity(g.taps());
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
+                    // (input offset, weight offset) of every tap inside the input
+                    taps.clear();
+                    for ky in 0..g.kh {
+                        let Some(iy) = g.row(oy, ky) else { continue };
+                        for kx in 0..g.kw {
+                            let Some(ix) = g.col(ox, kx) else { continue };
+                            taps.push(((iy * g.iw + ix) * g.c, (ky * g.kw + kx) * g.c));
+                        }
+                    }
                     let o = (oy * g.ow + ox) * cout;
                     for co in 0..*cout {
                         let w = &weights[co * k..(co + 1) * k];
                         let mut acc = bias[co];
-                        for ky in 0..g.kh {
-                            let Some(iy) = g.row(oy, ky) else { continue };
-                            for kx in 0..g.kw {
-                                let Some(ix) = g.col(ox, kx) else { continue };
-                                let xb = (iy * g.iw + ix) * g.c;
-                                let wb = (ky * g.kw + kx) * g.c;
-                                for ci in 0..g.c {
-                                    acc += (x[xb + ci] as i32 - in_zero) * w[wb + ci] as i32;
-                                }
-                            }
+                        for &(xb, wb) in &taps {
+                            acc += dot(&x[xb..xb + g.c], &w[wb..wb + g.c], in_zero);
                         }
                         out[o + co] = clamp(requant[co].apply(acc) + s.out_zero);
                     }
@@ -773,11 +784,7 @@ fn run_step(net: &QNet, s: &QStep, t: &[Vec<i8>], out: &mut [i8]) {
             requant,
         } => {
             for o in 0..*nout {
-                let w = &weights[o * nin..(o + 1) * nin];
-                let mut acc = bias[o];
-                for (xi, wi) in x.iter().zip(w) {
-                    acc += (*xi as i32 - in_zero) * *wi as i32;
-                }
+                let acc = bias[o] + dot(x, &weights[o * nin..(o + 1) * nin], in_zero);
                 out[o] = clamp(requant[o].apply(acc) + s.out_zero);
             }
         }

@@ -6,8 +6,8 @@ use crate::cli_support::repo;
 use std::collections::BTreeMap;
 
 /// Levels from the README's "Layout": utilities, then scenario → network | arch →
-/// partition → sim | train → search → evaluate → report.
-const LEVELS: [(&str, u32); 13] = [
+/// partition → sim | train → search → evaluate → report | deploy.
+const LEVELS: [(&str, u32); 14] = [
     ("atomic", 0),
     ("ronfmt", 0),
     ("scenario", 1),
@@ -20,6 +20,7 @@ const LEVELS: [(&str, u32); 13] = [
     ("search", 5),
     ("evaluate", 6),
     ("report", 7),
+    ("deploy", 7),
     ("lib", 8),
 ];
 
