@@ -1,6 +1,7 @@
 //! The candidate problem: genome of (network, cuts, map) and its evaluation pipeline
 //! cost → constraints → simulation → training.
 
+pub mod storage;
 pub mod store;
 pub mod training;
 
@@ -22,3 +23,4 @@ pub mod surrogate;
 pub mod sweep;
 pub mod warm;
 pub mod whatif;
+pub mod workers;

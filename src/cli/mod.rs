@@ -14,6 +14,7 @@ mod search;
 mod simulate;
 mod train;
 mod validate;
+mod worker;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -88,6 +89,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Per-layer params, MACs, flash and SRAM of a network (and its partitions).
     Cost(cost::CostArgs),
+    /// Evaluate the leased candidates of a `search --storage` run.
+    Worker(worker::WorkerArgs),
     /// Write a run's candidate as per-partition int8 C code with a host harness.
     Export(export::ExportArgs),
     /// Fit a device's per-layer latency model to measured layers.
@@ -114,6 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::run(a),
         Command::Cost(a) => cost::run(a),
         Command::Export(a) => export::run(a),
+        Command::Worker(a) => worker::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Train(a) => train::run(*a),
         Command::Report(a) => report::run(a),

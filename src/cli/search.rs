@@ -70,6 +70,22 @@ pub struct SearchArgs {
     /// Print one JSON object (front.json plus out_dir and elapsed_s) on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Lease each generation's evaluations to `distrinas worker` processes through this
+    /// storage (`sqlite:///path/run.db`); the run folder is written as usual.
+    #[arg(long, value_name = "URL")]
+    pub storage: Option<String>,
+    /// With `--storage`: `local` evaluates here too, `external` only coordinates.
+    #[arg(long, value_enum, default_value = "local", requires = "storage")]
+    pub workers: WorkersArg,
+}
+
+/// Who evaluates a `--storage` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkersArg {
+    /// This process and any workers.
+    Local,
+    /// Only `distrinas worker` processes.
+    External,
 }
 
 /// The surrogate model of `--surrogate`.
@@ -128,6 +144,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     opts.seed = seed;
     opts.resume = args.resume;
     opts.force = args.force;
+    opts.storage = args.storage.clone();
+    opts.external_workers = args.workers == WorkersArg::External;
     // the flags obey the scenario's bounds
     for (flag, x, range) in [
         ("--population", args.population, limits::POPULATION),

@@ -102,6 +102,8 @@ pub struct CandidateProblem {
     surrogate_settings: Option<crate::scenario::SurrogateSettings>,
     /// The stage counts, and the surrogate's samples and models.
     surrogate: Mutex<Surrogate>,
+    /// Where evaluations go in a scaled-out run (`None`: evaluated here).
+    pub remote: Option<super::workers::Remote>,
 }
 
 /// What the fidelity ladder did so far (see [`CandidateProblem::fidelity`]).
@@ -170,6 +172,7 @@ impl CandidateProblem {
             constraints: 0,
             surrogate_settings: settings,
             surrogate: Mutex::new(surrogate),
+            remote: None,
         };
         // The constraint list is the same for every candidate: count it once on a
         // candidate that is never simulated.
@@ -377,6 +380,9 @@ impl Problem for CandidateProblem {
     fn evaluate_batch(&self, genomes: &[&Genome], archive: &[&[f64]]) -> Vec<Evaluation<Info>> {
         use rayon::prelude::*;
         let Some(settings) = &self.surrogate_settings else {
+            if let Some(remote) = &self.remote {
+                return remote.evaluate(self, genomes);
+            }
             return genomes.par_iter().map(|g| self.evaluate(g)).collect();
         };
         let cands: Vec<Candidate> = genomes.par_iter().map(|g| self.candidate(g)).collect();

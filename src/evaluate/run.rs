@@ -46,6 +46,12 @@ pub enum EvaluateError {
     /// fingerprint differs from the scenario's on `--resume`).
     #[error("{0}")]
     RunFolder(String),
+    /// The scale-out storage failed.
+    #[error("{0}")]
+    Storage(#[from] super::storage::StorageError),
+    /// A worker could not start.
+    #[error("{0}")]
+    Config(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -73,6 +79,11 @@ pub struct SearchOptions {
     /// Run folders or network files whose networks open the initial population
     /// (resolved paths; see [`super::warm`]).
     pub warm_start: Vec<PathBuf>,
+    /// Storage URL of a scaled-out run (`sqlite://…`, `docs/scale-out.md`): each
+    /// generation's evaluations are leased to workers through it.
+    pub storage: Option<String>,
+    /// With `storage`: only external `distrinas worker` processes evaluate.
+    pub external_workers: bool,
 }
 
 impl SearchOptions {
@@ -90,6 +101,8 @@ impl SearchOptions {
             force: false,
             final_epochs: s.search.final_epochs,
             warm_start: s.search.warm_start.clone(),
+            storage: None,
+            external_workers: false,
         }
     }
 
@@ -313,6 +326,28 @@ pub fn run_search(
         reference: None,
         cache: true,
     };
+    if let Some(url) = &opts.storage {
+        if loaded.scenario.search.fidelity.surrogate.is_some() {
+            return Err(EvaluateError::Config(
+                "--storage: a search with a surrogate runs in one process (the surrogate \
+                 decides which candidates to train between evaluations)"
+                    .into(),
+            ));
+        }
+        let storage = std::sync::Arc::new(super::storage::Storage::open(url)?);
+        storage.register(&super::storage::RunSpec {
+            scenario_file: (!loaded.embedded)
+                .then(|| super::storage::absolute(std::path::Path::new(&loaded.file))),
+            seed: opts.seed,
+            max_cuts: loaded.scenario.space.max_cuts,
+            weights_dir: super::storage::absolute(&out.join(".weights")),
+        })?;
+        problem.remote = Some(super::workers::Remote::new(
+            storage,
+            !opts.external_workers,
+            stop.clone(),
+        ));
+    }
     let problem_ref = &problem;
     let weights_retrained = match &config.checkpoint {
         Some(c) if opts.resume => restore_weights(&problem, c)?,
@@ -366,6 +401,15 @@ pub fn run_search(
                 archive_hv,
             });
         })?;
+    if let Some(remote) = &problem.remote {
+        if let Some(e) = remote.take_error() {
+            return Err(EvaluateError::RunFolder(format!(
+                "{e}; the run stopped after its last full generation, whose checkpoint is in \
+                 {}: run the same command with --resume once the storage is back",
+                out.display()
+            )));
+        }
+    }
     let final_front: Vec<&Individual<Genome, Info>> = if result.best_so_far.is_empty() {
         // Nothing feasible: show the least-violating archive members.
         let mut v: Vec<&Individual<Genome, Info>> = result.archive.iter().collect();
@@ -444,6 +488,12 @@ pub fn run_search(
         }
     }
     let final_trained = front.iter().filter(|f| f.weights.is_some()).count();
+    if let Some(remote) = &problem.remote {
+        // a stopped run may be resumed: its workers wait for it
+        if !stopped {
+            remote.finish()?;
+        }
+    }
     Ok(Outcome {
         scenario: loaded.scenario.name.clone(),
         seed: opts.seed,

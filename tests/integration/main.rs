@@ -12,6 +12,7 @@ mod hostile;
 mod integrated;
 mod layering;
 mod report_html;
+mod scaleout;
 mod search_engine;
 mod sim;
 mod sweep;

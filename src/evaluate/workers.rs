@@ -1,0 +1,242 @@
+//! The two sides of a scaled-out search (`docs/scale-out.md`): the coordinator's
+//! [`Remote`] turns each generation's evaluations into tasks of a [`Storage`] and waits
+//! for their results (evaluating some itself unless the workers are external), and
+//! [`work`] is the loop of a `distrinas worker` process. Both evaluate with the same
+//! problem (`run::build_problem` on the run's scenario and seed), so a result does not
+//! depend on who computed it: the front is the same bytes as a local run's.
+
+use super::problem::{CandidateProblem, Genome, Info};
+use super::run::{build_problem, EvaluateError};
+use super::storage::{Lease, RunSpec, Storage, StorageError};
+use super::store::WeightStore;
+use crate::scenario::Scenario;
+use crate::search::{Evaluation, Problem};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a worker's lease lasts without a heartbeat (default).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// How often the coordinator and idle workers look at the storage.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A name for this process in the storage (`host-pid`).
+pub fn owner_name(role: &str) -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!("{role}-{host}-{}", std::process::id())
+}
+
+/// The task key of a genome (its key; the fidelity is fixed per run).
+pub fn task_key(g: &Genome) -> String {
+    format!("{:016x}", g.key())
+}
+
+/// Evaluates `leases` with `problem` in parallel (in the current rayon pool), keeping
+/// the leases alive with a heartbeat, and records each result.
+fn evaluate_leases(
+    problem: &CandidateProblem,
+    storage: &Storage,
+    owner: &str,
+    leases: &[Lease],
+    lease: Duration,
+) -> Result<(), StorageError> {
+    let done = AtomicBool::new(false);
+    let keys: Vec<String> = leases.iter().map(|l| l.key.clone()).collect();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let beat = lease / 3;
+            let mut waited = Duration::ZERO;
+            while !done.load(Ordering::SeqCst) {
+                std::thread::sleep(POLL);
+                waited += POLL;
+                if waited >= beat {
+                    waited = Duration::ZERO;
+                    // a failed heartbeat only risks a second evaluation of the task
+                    let _ = storage.heartbeat(owner, &keys, lease);
+                }
+            }
+        });
+        let r = leases
+            .par_iter()
+            .map(|l| {
+                let g: Genome =
+                    serde_json::from_str(&l.genome).map_err(|e| StorageError::Record {
+                        url: storage.url().to_string(),
+                        msg: format!("task {}: {e}", l.key),
+                    })?;
+                let e = problem.evaluate(&g);
+                let json = serde_json::to_string(&e).expect("serialisable");
+                storage.complete(&l.key, owner, &json).map(|_| ())
+            })
+            .collect::<Result<Vec<()>, _>>();
+        done.store(true, Ordering::SeqCst);
+        r.map(|_| ())
+    })
+}
+
+/// The coordinator's side: where a generation's evaluations go.
+#[derive(Debug)]
+pub struct Remote {
+    storage: Arc<Storage>,
+    /// Evaluate tasks in this process too (`--workers local`, the default).
+    local: bool,
+    owner: String,
+    /// The first storage error: the run stops after the current generation.
+    failed: Mutex<Option<StorageError>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Remote {
+    /// Dispatch through `storage`; `local` also evaluates here; a storage error sets
+    /// `stop` (the run ends after the generation with its checkpoint).
+    pub fn new(storage: Arc<Storage>, local: bool, stop: Arc<AtomicBool>) -> Remote {
+        Remote {
+            storage,
+            local,
+            owner: owner_name("coordinator"),
+            failed: Mutex::new(None),
+            stop,
+        }
+    }
+
+    /// Marks the run finished in the storage: idle workers exit.
+    pub fn finish(&self) -> Result<(), StorageError> {
+        self.storage.finish()
+    }
+
+    /// The storage error that stopped the run, if any.
+    pub fn take_error(&self) -> Option<StorageError> {
+        self.failed.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Evaluates `genomes` through the storage. On a storage error the batch is
+    /// evaluated here instead (the same results), the error is kept and the run is
+    /// asked to stop.
+    pub fn evaluate(
+        &self,
+        problem: &CandidateProblem,
+        genomes: &[&Genome],
+    ) -> Vec<Evaluation<Info>> {
+        match self.try_evaluate(problem, genomes) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut f = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+                f.get_or_insert(e);
+                self.stop.store(true, Ordering::SeqCst);
+                genomes.par_iter().map(|g| problem.evaluate(g)).collect()
+            }
+        }
+    }
+
+    fn try_evaluate(
+        &self,
+        problem: &CandidateProblem,
+        genomes: &[&Genome],
+    ) -> Result<Vec<Evaluation<Info>>, StorageError> {
+        let keys: Vec<String> = genomes.iter().map(|g| task_key(g)).collect();
+        let mut tasks: Vec<(String, String)> = Vec::new();
+        for (k, g) in keys.iter().zip(genomes) {
+            if !tasks.iter().any(|(t, _)| t == k) {
+                tasks.push((k.clone(), serde_json::to_string(g).expect("serialisable")));
+            }
+        }
+        self.storage.enqueue(&tasks)?;
+        let threads = rayon::current_num_threads().max(1);
+        let mut results: Vec<Option<String>> = vec![None; keys.len()];
+        loop {
+            let missing: Vec<usize> = (0..keys.len()).filter(|&i| results[i].is_none()).collect();
+            if missing.is_empty() {
+                break;
+            }
+            let want: Vec<String> = missing.iter().map(|&i| keys[i].clone()).collect();
+            for (i, r) in missing.iter().zip(self.storage.results(&want)?) {
+                results[*i] = r;
+            }
+            if results.iter().all(Option::is_some) {
+                break;
+            }
+            if self.local {
+                let leases = self.storage.lease(&self.owner, threads, DEFAULT_LEASE)?;
+                if !leases.is_empty() {
+                    evaluate_leases(problem, &self.storage, &self.owner, &leases, DEFAULT_LEASE)?;
+                    continue;
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+        results
+            .into_iter()
+            .zip(&keys)
+            .map(|(r, k)| {
+                serde_json::from_str(&r.expect("all finished")).map_err(|e| StorageError::Record {
+                    url: self.storage.url().to_string(),
+                    msg: format!("result {k}: {e}"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkStats {
+    /// Tasks evaluated (including any that another worker also finished).
+    pub evaluated: usize,
+}
+
+/// Rebuilds the coordinator's problem from the run spec.
+fn problem_of(spec: &RunSpec) -> Result<CandidateProblem, EvaluateError> {
+    let mut loaded = match &spec.scenario_file {
+        Some(p) => Scenario::load(p)
+            .map_err(|e| EvaluateError::Config(format!("the run's scenario: {e}")))?,
+        None => Scenario::embedded_quickstart(),
+    };
+    loaded.scenario.space.max_cuts = spec.max_cuts;
+    build_problem(&loaded, spec.seed, WeightStore::on_disk(&spec.weights_dir))
+}
+
+/// A worker's loop: waits for a coordinator to register a run in `storage`, then
+/// leases up to `threads` tasks at a time and evaluates them, until the run is finished
+/// and no task is left, or `stop` is set.
+pub fn work(
+    storage: &Storage,
+    threads: usize,
+    lease: Duration,
+    stop: &AtomicBool,
+) -> Result<WorkStats, EvaluateError> {
+    let owner = owner_name("worker");
+    let spec = loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(WorkStats::default());
+        }
+        match storage.run().map_err(EvaluateError::Storage)? {
+            Some((spec, _)) => break spec,
+            None => std::thread::sleep(POLL * 4),
+        }
+    };
+    let problem = problem_of(&spec)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| EvaluateError::Config(e.to_string()))?;
+    let mut stats = WorkStats::default();
+    while !stop.load(Ordering::SeqCst) {
+        let leases = storage
+            .lease(&owner, threads.max(1), lease)
+            .map_err(EvaluateError::Storage)?;
+        if leases.is_empty() {
+            match storage.run().map_err(EvaluateError::Storage)? {
+                Some((_, true)) => break,
+                _ => std::thread::sleep(POLL),
+            }
+            continue;
+        }
+        pool.install(|| evaluate_leases(&problem, storage, &owner, &leases, lease))
+            .map_err(EvaluateError::Storage)?;
+        stats.evaluated += leases.len();
+    }
+    Ok(stats)
+}
