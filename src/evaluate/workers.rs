@@ -19,7 +19,7 @@ use std::time::Duration;
 /// How long a worker's lease lasts without a heartbeat (default).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 /// How often the coordinator and idle workers look at the storage.
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(10);
 
 /// A name for this process in the storage (`host-pid`).
 pub fn owner_name(role: &str) -> String {
@@ -43,20 +43,15 @@ fn evaluate_leases(
     leases: &[Lease],
     lease: Duration,
 ) -> Result<(), StorageError> {
-    let done = AtomicBool::new(false);
     let keys: Vec<String> = leases.iter().map(|l| l.key.clone()).collect();
+    let (finished, wait) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|s| {
-        s.spawn(|| {
-            let beat = lease / 3;
-            let mut waited = Duration::ZERO;
-            while !done.load(Ordering::SeqCst) {
-                std::thread::sleep(POLL);
-                waited += POLL;
-                if waited >= beat {
-                    waited = Duration::ZERO;
-                    // a failed heartbeat only risks a second evaluation of the task
-                    let _ = storage.heartbeat(owner, &keys, lease);
-                }
+        // the heartbeat: wakes every third of the lease, and at once when the batch ends
+        s.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(lease / 3)
+            {
+                // a failed heartbeat only risks a second evaluation of the task
+                let _ = storage.heartbeat(owner, &keys, lease);
             }
         });
         let r = leases
@@ -72,7 +67,7 @@ fn evaluate_leases(
                 storage.complete(&l.key, owner, &json).map(|_| ())
             })
             .collect::<Result<Vec<()>, _>>();
-        done.store(true, Ordering::SeqCst);
+        drop(finished);
         r.map(|_| ())
     })
 }
