@@ -104,6 +104,22 @@ fn tensor_comment(net: &QNet, t: usize) -> String {
     )
 }
 
+/// One comment line per tensor of a message: its byte range and code.
+fn message_lines(net: &QNet, slots: &[super::plan::Slot]) -> String {
+    let mut out = String::new();
+    let mut at = 0;
+    for s in slots {
+        let _ = writeln!(
+            out,
+            " *   bytes {at}..{}: {}",
+            at + s.bytes,
+            tensor_comment(net, s.tensor)
+        );
+        at += s.bytes;
+    }
+    out
+}
+
 /// `partition_<k>.h`.
 pub fn partition_header(net: &QNet, p: &PartitionPlan, arena: usize) -> String {
     let k = p.index;
@@ -124,27 +140,9 @@ pub fn partition_header(net: &QNet, p: &PartitionPlan, arena: usize) -> String {
     let _ = writeln!(h, "#define DN_P{k}_RX_BYTES {}", p.rx_bytes());
     let _ = writeln!(h, "#define DN_P{k}_TX_BYTES {}\n", p.tx_bytes());
     h.push_str("/* Incoming message (written by the link driver at dn_pK_rx(), in this order):\n");
-    let mut at = 0;
-    for s in &p.incoming {
-        let _ = writeln!(
-            h,
-            " *   bytes {at}..{}: {}",
-            at + s.bytes,
-            tensor_comment(net, s.tensor)
-        );
-        at += s.bytes;
-    }
+    h.push_str(&message_lines(net, &p.incoming));
     h.push_str(" * Outgoing message (written by dn_pK_run() into tx, in this order):\n");
-    let mut at = 0;
-    for s in &p.outgoing {
-        let _ = writeln!(
-            h,
-            " *   bytes {at}..{}: {}",
-            at + s.bytes,
-            tensor_comment(net, s.tensor)
-        );
-        at += s.bytes;
-    }
+    h.push_str(&message_lines(net, &p.outgoing));
     h.push_str(" * int8 values, channel-last, row-major; real = scale * (q - zero point). */\n\n");
     let _ = writeln!(
         h,

@@ -314,6 +314,32 @@ fn quantize_channels(w: &[Vec<f64>]) -> (Vec<i8>, Vec<f64>) {
     (q, scales)
 }
 
+/// The int8 form of a layer with weights `per[ch]` per output channel and bias `b`,
+/// between activation scales `in_scale` and `out_scale`: weights, `int32` biases
+/// (`round(b / (s_in · s_w))`) and the requantisation `s_in · s_w / s_out` per channel.
+fn int8_layer(
+    per: &[Vec<f64>],
+    b: &[f64],
+    in_scale: f64,
+    out_scale: f64,
+) -> (Vec<i8>, Vec<i32>, Vec<Requant>) {
+    let (q, scales) = quantize_channels(per);
+    let bias = b
+        .iter()
+        .zip(&scales)
+        .map(|(b, s)| {
+            (b / (in_scale * s))
+                .round()
+                .clamp(i32::MIN as f64, i32::MAX as f64) as i32
+        })
+        .collect();
+    let requant = scales
+        .iter()
+        .map(|s| Requant::from_real(in_scale * s / out_scale))
+        .collect();
+    (q, bias, requant)
+}
+
 /// Geometry of a 1×1 window over `shape` (`[T, C]`, `[H, W, C]` or `[C]`).
 fn pointwise_geom(shape: &[usize]) -> Geom {
     let c = *shape.last().unwrap_or(&1);
@@ -593,19 +619,7 @@ fn kernel(
                 b[c] = b[c] * a[c] + off[c];
             }
         }
-        let (q, scales) = quantize_channels(&per);
-        let bias_q = (0..cols)
-            .map(|c| {
-                (b[c] / (in_code.scale * scales[c]))
-                    .round()
-                    .clamp(i32::MIN as f64, i32::MAX as f64) as i32
-            })
-            .collect();
-        let requant = scales
-            .iter()
-            .map(|s| Requant::from_real(in_code.scale * s / out_code.scale))
-            .collect();
-        (q, bias_q, requant)
+        int8_layer(&per, &b, in_code.scale, out_code.scale)
     };
     match model.ops[i] {
         Op::Conv { g, cout, bias } => {
@@ -646,21 +660,10 @@ fn kernel(
                 requant,
             }
         }
-        Op::BatchNorm { c } => {
+        Op::BatchNorm { .. } => {
             let (a, off) = bn_affine(i);
             let per: Vec<Vec<f64>> = a.iter().map(|&v| vec![v]).collect();
-            let (weights, scales) = quantize_channels(&per);
-            let bias = (0..c)
-                .map(|k| {
-                    (off[k] / (in_code.scale * scales[k]))
-                        .round()
-                        .clamp(i32::MIN as f64, i32::MAX as f64) as i32
-                })
-                .collect();
-            let requant = scales
-                .iter()
-                .map(|s| Requant::from_real(in_code.scale * s / out_code.scale))
-                .collect();
+            let (weights, bias, requant) = int8_layer(&per, &off, in_code.scale, out_code.scale);
             let shape = if i == 0 {
                 arch.input.clone()
             } else {
