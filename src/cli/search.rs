@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use clap::Args;
 use distrinas::evaluate::run::{run_search, SearchOptions};
+use distrinas::evaluate::storage::DEFAULT_TIMEOUT;
 use distrinas::report::{self, RunInfo};
 use distrinas::scenario::{limits, Scenario, SurrogateModel};
 use distrinas::search::Algorithm;
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -71,9 +72,14 @@ pub struct SearchArgs {
     #[arg(long)]
     pub json: bool,
     /// Lease each generation's evaluations to `distrinas worker` processes through this
-    /// storage (`sqlite:///path/run.db`); the run folder is written as usual.
+    /// storage (`sqlite:///path/run.db` or `postgres://user:password@host/db`); the run
+    /// folder is written as usual.
     #[arg(long, value_name = "URL")]
     pub storage: Option<String>,
+    /// With `--storage`: seconds a storage outage is waited out before the run stops
+    /// (resumable with `--resume`).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT.as_secs_f64(), requires = "storage")]
+    pub storage_timeout: f64,
     /// With `--storage`: `local` evaluates here too, `external` only coordinates.
     #[arg(long, value_enum, default_value = "local", requires = "storage")]
     pub workers: WorkersArg,
@@ -145,6 +151,13 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     opts.resume = args.resume;
     opts.force = args.force;
     opts.storage = args.storage.clone();
+    if !(args.storage_timeout >= 0.0 && args.storage_timeout.is_finite()) {
+        anyhow::bail!(
+            "--storage-timeout must be >= 0, not {}",
+            args.storage_timeout
+        );
+    }
+    opts.storage_timeout = Duration::from_secs_f64(args.storage_timeout);
     opts.external_workers = args.workers == WorkersArg::External;
     // the flags obey the scenario's bounds
     for (flag, x, range) in [

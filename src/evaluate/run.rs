@@ -79,11 +79,13 @@ pub struct SearchOptions {
     /// Run folders or network files whose networks open the initial population
     /// (resolved paths; see [`super::warm`]).
     pub warm_start: Vec<PathBuf>,
-    /// Storage URL of a scaled-out run (`sqlite://…`, `docs/scale-out.md`): each
+    /// Storage URL of a scaled-out run (`sqlite://…` or `postgres://…`, `docs/scale-out.md`): each
     /// generation's evaluations are leased to workers through it.
     pub storage: Option<String>,
     /// With `storage`: only external `distrinas worker` processes evaluate.
     pub external_workers: bool,
+    /// With `storage`: how long an outage of the storage is waited out.
+    pub storage_timeout: std::time::Duration,
 }
 
 impl SearchOptions {
@@ -103,6 +105,7 @@ impl SearchOptions {
             warm_start: s.search.warm_start.clone(),
             storage: None,
             external_workers: false,
+            storage_timeout: super::storage::DEFAULT_TIMEOUT,
         }
     }
 
@@ -334,10 +337,14 @@ pub fn run_search(
                     .into(),
             ));
         }
-        let storage = std::sync::Arc::new(super::storage::Storage::open(url)?);
+        let storage = std::sync::Arc::new(super::storage::Storage::open_with_timeout(
+            url,
+            opts.storage_timeout,
+        )?);
         storage.register(&super::storage::RunSpec {
             scenario_file: (!loaded.embedded)
                 .then(|| super::storage::absolute(std::path::Path::new(&loaded.file))),
+            fingerprint: super::storage::fingerprint(&loaded.source),
             seed: opts.seed,
             max_cuts: loaded.scenario.space.max_cuts,
             weights_dir: super::storage::absolute(&out.join(".weights")),

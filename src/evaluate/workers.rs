@@ -7,7 +7,7 @@
 
 use super::problem::{CandidateProblem, Genome, Info};
 use super::run::{build_problem, EvaluateError};
-use super::storage::{Lease, RunSpec, Storage, StorageError};
+use super::storage::{fingerprint, Lease, RunSpec, Storage, StorageError};
 use super::store::WeightStore;
 use crate::scenario::Scenario;
 use crate::search::{Evaluation, Problem};
@@ -189,6 +189,17 @@ fn problem_of(spec: &RunSpec) -> Result<CandidateProblem, EvaluateError> {
             .map_err(|e| EvaluateError::Config(format!("the run's scenario: {e}")))?,
         None => Scenario::embedded_quickstart(),
     };
+    let mine = fingerprint(&loaded.source);
+    if !spec.fingerprint.is_empty() && mine != spec.fingerprint {
+        return Err(EvaluateError::Config(format!(
+            "the run's scenario {} differs from the one its coordinator runs (the file \
+             changed since the run started, or this is another version of distrinas: \
+             fingerprint {} here, {} in the storage); evaluating it would mix two problems",
+            loaded.file,
+            &mine[..12],
+            &spec.fingerprint[..spec.fingerprint.len().min(12)]
+        )));
+    }
     loaded.scenario.space.max_cuts = spec.max_cuts;
     build_problem(&loaded, spec.seed, WeightStore::on_disk(&spec.weights_dir))
 }

@@ -1,12 +1,17 @@
-//! Scaled-out searches (`search --storage sqlite://…`, `distrinas worker`): the front
-//! is the same bytes as a local run's with 2 workers, when a worker is killed with
-//! SIGKILL mid-evaluation, and when the coordinator is killed and resumed
-//! (docs/scale-out.md).
+//! Scaled-out searches (`search --storage URL`, `distrinas worker`) on both storages,
+//! SQLite (a file) and PostgreSQL (the real server `scripts/postgres-test-server.sh`
+//! starts; `.ci/run` runs it): the lease protocol, and the front is the same bytes as
+//! a local run's with 2 workers, when a worker is killed with SIGKILL mid-evaluation,
+//! when the coordinator is killed and resumed, and when the database goes away
+//! mid-run (docs/scale-out.md). Without a PostgreSQL server the PostgreSQL tests fail,
+//! saying how to start one.
 
 use super::cli_support::{root, run, stderr};
-use distrinas::evaluate::storage::Storage;
-use std::path::Path;
+use distrinas::evaluate::storage::{fingerprint, RunSpec, Storage};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const ARGS: [&str; 9] = [
@@ -21,13 +26,106 @@ const ARGS: [&str; 9] = [
     "1",
 ];
 
-fn local_front(dir: &Path) -> Vec<u8> {
-    let out = dir.join("local");
-    let mut a = vec!["search", "--out", out.to_str().unwrap()];
-    a.extend(ARGS);
-    let o = run(&a);
-    assert!(o.status.success(), "{}", stderr(&o));
-    std::fs::read(out.join("front.json")).unwrap()
+/// front.json of the local (one-process) run of [`ARGS`], computed once.
+fn local_front() -> &'static [u8] {
+    static FRONT: OnceLock<Vec<u8>> = OnceLock::new();
+    FRONT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("local");
+        let mut a = vec!["search", "--out", out.to_str().unwrap()];
+        a.extend(ARGS);
+        let o = run(&a);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(out.join("front.json")).unwrap()
+    })
+}
+
+/// The server's administration URL (a role that may create databases).
+fn pg_admin_url() -> String {
+    std::env::var("DISTRINAS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://distrinas:distrinas@127.0.0.1:5432/postgres".into())
+}
+
+fn pg_admin() -> postgres::Client {
+    let url = pg_admin_url();
+    postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "the PostgreSQL tests need a server at {url} (DISTRINAS_TEST_POSTGRES): start \
+             one with scripts/postgres-test-server.sh, as the README's set-up says: {e}"
+        )
+    })
+}
+
+/// A run's database: a SQLite file, or a fresh PostgreSQL database dropped at the end.
+struct Db {
+    url: String,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        Db {
+            url: format!("sqlite://{}", dir.path().join("run.db").display()),
+            pg_name: None,
+            _dir: dir,
+        }
+    }
+
+    fn postgres(test: &str) -> Db {
+        let name = format!("distrinas_{test}_{}", std::process::id());
+        let mut admin = pg_admin();
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            admin.batch_execute(&sql).unwrap();
+        }
+        let admin_url = pg_admin_url();
+        let base = admin_url.rsplit_once('/').unwrap().0;
+        Db {
+            url: format!("{base}/{name}"),
+            pg_name: Some(name),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The run folder.
+    fn out(&self) -> PathBuf {
+        self._dir.path().join("run")
+    }
+
+    /// Takes the PostgreSQL database away (`allow`: false; its sessions are ended) or
+    /// brings it back.
+    fn allow_connections(&self, allow: bool) {
+        let name = self.pg_name.as_deref().unwrap();
+        let mut admin = pg_admin();
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {allow}"
+            ))
+            .unwrap();
+        if !allow {
+            admin
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                    &[&name],
+                )
+                .unwrap();
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut admin) = postgres::Client::connect(&pg_admin_url(), postgres::NoTls) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
 }
 
 fn spawn(args: &[&str]) -> Child {
@@ -40,8 +138,8 @@ fn spawn(args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn worker(url: &str) -> Child {
-    spawn(&[
+fn worker(url: &str, extra: &[&str]) -> Child {
+    let mut a = vec![
         "worker",
         "--storage",
         url,
@@ -49,23 +147,15 @@ fn worker(url: &str) -> Child {
         "1",
         "--lease-seconds",
         "2",
-    ])
+    ];
+    a.extend(extra);
+    spawn(&a)
 }
 
-fn coordinator(url: &str, out: &Path, resume: bool) -> Child {
-    let mut a = vec![
-        "search",
-        "--out",
-        out.to_str().unwrap(),
-        "--storage",
-        url,
-        "--workers",
-        "external",
-    ];
+fn coordinator(url: &str, out: &Path, extra: &[&str]) -> Child {
+    let mut a = vec!["search", "--out", out.to_str().unwrap(), "--storage", url];
     a.extend(ARGS);
-    if resume {
-        a.push("--resume");
-    }
+    a.extend(extra);
     spawn(&a)
 }
 
@@ -94,20 +184,100 @@ fn kill9(pid: u32) {
         .success());
 }
 
+/// The lease protocol, by hand: order, expiry, one result per key, and disjoint leases
+/// for concurrent workers.
+fn lease_protocol(db: &Db) {
+    let s = Storage::open(&db.url).unwrap();
+    assert_eq!(s.run().unwrap(), None);
+    let spec = RunSpec {
+        scenario_file: None,
+        fingerprint: "f".into(),
+        seed: 3,
+        max_cuts: 2,
+        weights_dir: PathBuf::from("/w"),
+    };
+    s.register(&spec).unwrap();
+    assert_eq!(s.run().unwrap(), Some((spec, false)));
+    let tasks: Vec<(String, String)> = (0..3).map(|i| (format!("k{i}"), format!("g{i}"))).collect();
+    s.enqueue(&tasks).unwrap();
+    s.enqueue(&tasks[..1]).unwrap(); // queued twice: once
+    let long = Duration::from_secs(60);
+    let a = s.lease("a", 2, long).unwrap();
+    let keys = |l: &[distrinas::evaluate::storage::Lease]| {
+        l.iter().map(|l| l.key.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&a), ["k0", "k1"]);
+    assert_eq!(a[1].genome, "g1");
+    assert_eq!(keys(&s.lease("b", 5, long).unwrap()), ["k2"]);
+    assert_eq!(s.counts().unwrap(), (0, 3, 0, 0));
+    assert!(s.lease("c", 5, long).unwrap().is_empty(), "all leased");
+    // b's heartbeat does not touch a's lease; a's zero-length heartbeat gives k1 up
+    s.heartbeat("b", &["k1".into()], Duration::ZERO).unwrap();
+    assert!(s.lease("c", 5, long).unwrap().is_empty());
+    s.heartbeat("a", &["k1".into()], Duration::ZERO).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(keys(&s.lease("c", 5, long).unwrap()), ["k1"]);
+    // both a and c finish k1: one result, the first
+    assert!(s.complete("k1", "c", "{\"x\":1}").unwrap());
+    assert!(!s.complete("k1", "a", "{\"x\":2}").unwrap());
+    assert_eq!(
+        s.results(&["k1".into(), "k0".into()]).unwrap(),
+        vec![Some("{\"x\":1}".to_string()), None]
+    );
+    assert_eq!(s.counts().unwrap(), (0, 2, 1, 1));
+    let t = s.tasks().unwrap();
+    assert_eq!((t[1].state.as_str(), t[1].attempts), ("done", 2));
+    assert_eq!(t[1].owner.as_deref(), Some("c"));
+    s.finish().unwrap();
+    assert!(s.run().unwrap().unwrap().1);
+    // 6 workers, each its own connection, lease 300 tasks 7 at a time: each task once
+    let many: Vec<(String, String)> = (0..300).map(|i| (format!("m{i:03}"), "g".into())).collect();
+    s.enqueue(&many).unwrap();
+    let leased: Vec<Vec<String>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..6)
+            .map(|w| {
+                let url = db.url.clone();
+                sc.spawn(move || {
+                    let s = Storage::open(&url).unwrap();
+                    let mut got = Vec::new();
+                    loop {
+                        let l = s.lease(&format!("w{w}"), 7, long).unwrap();
+                        if l.is_empty() {
+                            break got;
+                        }
+                        got.extend(l.into_iter().map(|l| l.key));
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let all: Vec<&String> = leased.iter().flatten().collect();
+    let distinct: HashSet<&String> = all.iter().copied().collect();
+    assert_eq!(all.len(), 300, "every task leased once");
+    assert_eq!(distinct.len(), 300);
+}
+
 #[test]
-fn two_workers_give_the_local_front() {
-    let dir = tempfile::tempdir().unwrap();
-    let local = local_front(dir.path());
-    let url = format!("sqlite://{}", dir.path().join("run.db").display());
-    let workers = [worker(&url), worker(&url)];
-    let out = dir.path().join("remote");
-    wait_ok(coordinator(&url, &out, false));
+fn sqlite_lease_protocol() {
+    lease_protocol(&Db::sqlite());
+}
+
+#[test]
+fn postgres_lease_protocol() {
+    lease_protocol(&Db::postgres("protocol"));
+}
+
+fn two_workers_give_the_local_front(db: &Db) {
+    let workers = [worker(&db.url, &[]), worker(&db.url, &[])];
+    let out = db.out();
+    wait_ok(coordinator(&db.url, &out, &["--workers", "external"]));
     for w in workers {
         wait_ok(w); // the workers exit once the run is finished
     }
-    assert!(std::fs::read(out.join("front.json")).unwrap() == local);
+    assert!(std::fs::read(out.join("front.json")).unwrap() == local_front());
     // every task finished once, by a worker
-    let s = Storage::open(&url).unwrap();
+    let s = Storage::open(&db.url).unwrap();
     let tasks = s.tasks().unwrap();
     assert!(!tasks.is_empty());
     assert!(tasks
@@ -118,18 +288,25 @@ fn two_workers_give_the_local_front() {
 }
 
 #[test]
-fn killed_workers_and_coordinator_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let local = local_front(dir.path());
-    let url = format!("sqlite://{}", dir.path().join("run.db").display());
-    let out = dir.path().join("remote");
-    let mut workers: Vec<Child> = (0..4).map(|_| worker(&url)).collect();
-    let c = coordinator(&url, &out, false);
-    let db = Storage::open(&url).unwrap();
+fn sqlite_two_workers_give_the_local_front() {
+    two_workers_give_the_local_front(&Db::sqlite());
+}
+
+#[test]
+fn postgres_two_workers_give_the_local_front() {
+    two_workers_give_the_local_front(&Db::postgres("two_workers"));
+}
+
+fn killed_workers_and_coordinator_lose_nothing(db: &Db) {
+    let out = db.out();
+    let external = ["--workers", "external"];
+    let mut workers: Vec<Child> = (0..4).map(|_| worker(&db.url, &[])).collect();
+    let c = coordinator(&db.url, &out, &external);
+    let s = Storage::open(&db.url).unwrap();
     // SIGKILL a worker that holds a lease (mid-evaluation)
     let mut victim = None;
     wait_for("a leased task", || {
-        let tasks = db.tasks().unwrap_or_default();
+        let tasks = s.tasks().unwrap_or_default();
         victim = tasks.iter().find(|t| t.state == "leased").and_then(|t| {
             let pid: u32 = t.owner.as_deref()?.rsplit('-').next()?.parse().ok()?;
             workers.iter().position(|w| w.id() == pid)
@@ -144,28 +321,135 @@ fn killed_workers_and_coordinator_lose_nothing() {
     kill9(c.id());
     let _ = c.wait_with_output();
     // resume the coordinator: it finishes with the local front
-    wait_ok(coordinator(&url, &out, true));
+    wait_ok(coordinator(
+        &db.url,
+        &out,
+        &["--workers", "external", "--resume"],
+    ));
     for w in workers {
         wait_ok(w);
     }
-    assert!(std::fs::read(out.join("front.json")).unwrap() == local);
-    let tasks = db.tasks().unwrap();
+    assert!(std::fs::read(out.join("front.json")).unwrap() == local_front());
+    let tasks = s.tasks().unwrap();
     assert!(tasks.iter().all(|t| t.state == "done"));
     assert!(
         tasks.iter().any(|t| t.attempts >= 2),
         "the killed worker's task was leased again"
     );
-    let (_, _, done, results) = db.counts().unwrap();
+    let (_, _, done, results) = s.counts().unwrap();
     assert_eq!(done, results, "one result per task");
 }
 
 #[test]
-fn a_bad_storage_url_is_refused() {
-    let o = run(&["worker", "--storage", "postgres://x"]);
+fn sqlite_killed_workers_and_coordinator_lose_nothing() {
+    killed_workers_and_coordinator_lose_nothing(&Db::sqlite());
+}
+
+#[test]
+fn postgres_killed_workers_and_coordinator_lose_nothing() {
+    killed_workers_and_coordinator_lose_nothing(&Db::postgres("kill"));
+}
+
+/// The database goes away after the first generation: the coordinator and the worker
+/// wait it out for their timeout, then stop with a clear error; the coordinator's
+/// checkpoint resumes, once the database is back, to the local run's front.
+#[test]
+fn postgres_going_away_stops_the_run_resumably() {
+    let db = Db::postgres("gone");
+    let out = db.out();
+    let timeout = ["--storage-timeout", "1"];
+    let w = worker(&db.url, &timeout);
+    let c = coordinator(&db.url, &out, &timeout);
+    wait_for("a checkpoint", || out.join("checkpoint.json").exists());
+    db.allow_connections(false);
+    let o = c.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "the run went on without its storage");
+    assert!(
+        err.contains("run the same command with --resume")
+            && err.contains("distrinas:***@")
+            && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!out.join("front.json").exists());
+    let w = w.wait_with_output().unwrap();
+    let werr = String::from_utf8_lossy(&w.stderr);
+    assert!(
+        !w.status.success() && werr.contains("storage postgres://") && !werr.contains("panicked"),
+        "{werr}"
+    );
+    // back: resumes from the checkpoint to the uninterrupted front
+    db.allow_connections(true);
+    wait_ok(coordinator(&db.url, &out, &["--resume"]));
+    assert!(std::fs::read(out.join("front.json")).unwrap() == local_front());
+}
+
+/// A restart-length outage (2 s, under the timeout) is waited out: coordinator and
+/// worker reconnect, and the run ends as if nothing happened.
+#[test]
+fn postgres_short_outage_is_waited_out() {
+    let db = Db::postgres("outage");
+    let out = db.out();
+    let w = worker(&db.url, &[]);
+    let c = coordinator(&db.url, &out, &["--workers", "external"]);
+    wait_for("a checkpoint", || out.join("checkpoint.json").exists());
+    db.allow_connections(false);
+    std::thread::sleep(Duration::from_secs(2));
+    db.allow_connections(true);
+    wait_ok(c);
+    wait_ok(w);
+    assert!(std::fs::read(out.join("front.json")).unwrap() == local_front());
+}
+
+#[test]
+fn a_worker_refuses_a_changed_scenario() {
+    let db = Db::sqlite();
+    let file = root().join("scenarios/quickstart.ron");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let s = Storage::open(&db.url).unwrap();
+    let mut spec = RunSpec {
+        scenario_file: Some(file.clone()),
+        fingerprint: fingerprint(&text),
+        seed: 1,
+        max_cuts: 2,
+        weights_dir: db._dir.path().join("w"),
+    };
+    s.register(&spec).unwrap();
+    s.finish().unwrap();
+    // the same file: the worker starts, finds nothing to do and exits
+    let o = run(&["worker", "--storage", &db.url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // the file changed since the coordinator registered the run (a worker sees the
+    // file as it is now; the storage keeps the coordinator's fingerprint)
+    spec.fingerprint = fingerprint(&format!("{text}\n"));
+    s.register(&spec).unwrap();
+    s.finish().unwrap();
+    let o = run(&["worker", "--storage", &db.url]);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("expected sqlite:///absolute/path.db"),
+        stderr(&o).contains("differs from the one its coordinator runs"),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn bad_storage_urls_are_refused() {
+    let o = run(&["worker", "--storage", "mysql://x/y"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("expected sqlite:///absolute/path.db")
+            && stderr(&o).contains("postgres://"),
+        "{}",
+        stderr(&o)
+    );
+    // a wrong password: refused at once, and not printed
+    let url = pg_admin_url().replace("distrinas:distrinas@", "distrinas:wrong-pw@");
+    let o = run(&["worker", "--storage", &url]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot connect") && !e.contains("wrong-pw"),
+        "{e}"
     );
 }
