@@ -3,6 +3,8 @@
 # and creates their role: installs Debian's `postgresql` package when missing, starts
 # (creating if needed) the system's cluster, and creates the login role `distrinas`
 # (password `distrinas`, allowed to create databases: each test makes its own).
+# Raises max_connections to 200 (restarting the server once), so that the 128-worker
+# simulation of examples/scaleout_sim.rs fits (each worker holds one connection).
 # Prints the URL the tests connect to; they read it from DISTRINAS_TEST_POSTGRES and
 # default to postgres://distrinas:distrinas@127.0.0.1:5432/postgres.
 # Usage: scripts/postgres-test-server.sh   (as root, or a user with sudo)
@@ -41,4 +43,13 @@ BEGIN
 END
 $$;
 SQL
+connections=$(as_postgres psql -tA -p "$port" -d postgres -c "SHOW max_connections")
+if [ "$connections" -lt 200 ]; then
+    as_postgres psql -q -p "$port" -d postgres -c "ALTER SYSTEM SET max_connections = 200"
+    $sudo pg_ctlcluster "$version" "$cluster" restart
+    for _ in $(seq 1 50); do
+        as_postgres pg_isready -q -p "$port" && break
+        sleep 0.2
+    done
+fi
 echo "postgres://distrinas:distrinas@127.0.0.1:${port}/postgres"

@@ -34,10 +34,25 @@ pub fn task_key(g: &Genome) -> String {
     format!("{:016x}", g.key())
 }
 
-/// Evaluates `leases` with `problem` in parallel (in the current rayon pool), keeping
-/// the leases alive with a heartbeat, and records each result.
+/// What a worker does with a leased task: its genome (JSON) in, its evaluation
+/// (JSON) out. The search's problem is one; `examples/scaleout_sim.rs` measures the
+/// protocol with one that sleeps.
+pub trait TaskEvaluator: Sync {
+    /// Evaluates the task `key` with genome `genome`.
+    fn evaluate_task(&self, key: &str, genome: &str) -> Result<String, String>;
+}
+
+impl TaskEvaluator for CandidateProblem {
+    fn evaluate_task(&self, key: &str, genome: &str) -> Result<String, String> {
+        let g: Genome = serde_json::from_str(genome).map_err(|e| format!("task {key}: {e}"))?;
+        Ok(serde_json::to_string(&self.evaluate(&g)).expect("serialisable"))
+    }
+}
+
+/// Evaluates `leases` in parallel (in the current rayon pool), keeping the leases
+/// alive with a heartbeat, and records each result.
 fn evaluate_leases(
-    problem: &CandidateProblem,
+    evaluator: &dyn TaskEvaluator,
     storage: &Storage,
     owner: &str,
     leases: &[Lease],
@@ -57,19 +72,56 @@ fn evaluate_leases(
         let r = leases
             .par_iter()
             .map(|l| {
-                let g: Genome =
-                    serde_json::from_str(&l.genome).map_err(|e| StorageError::Record {
+                let json = evaluator.evaluate_task(&l.key, &l.genome).map_err(|msg| {
+                    StorageError::Record {
                         url: storage.url().to_string(),
-                        msg: format!("task {}: {e}", l.key),
-                    })?;
-                let e = problem.evaluate(&g);
-                let json = serde_json::to_string(&e).expect("serialisable");
+                        msg,
+                    }
+                })?;
                 storage.complete(&l.key, owner, &json).map(|_| ())
             })
             .collect::<Result<Vec<()>, _>>();
         drop(finished);
         r.map(|_| ())
     })
+}
+
+/// The coordinator's half of the protocol: queues `tasks` (`(key, genome JSON)`, keys
+/// distinct) and waits for their results, in order. With `local`, this process
+/// evaluates tasks too, as many at a time as its rayon pool has threads.
+pub fn dispatch(
+    storage: &Storage,
+    tasks: &[(String, String)],
+    local: Option<(&dyn TaskEvaluator, &str)>,
+) -> Result<Vec<String>, StorageError> {
+    storage.enqueue(tasks)?;
+    let keys: Vec<String> = tasks.iter().map(|t| t.0.clone()).collect();
+    let threads = rayon::current_num_threads().max(1);
+    let mut results: Vec<Option<String>> = vec![None; keys.len()];
+    loop {
+        let missing: Vec<usize> = (0..keys.len()).filter(|&i| results[i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(results
+                .into_iter()
+                .map(|r| r.expect("all finished"))
+                .collect());
+        }
+        let want: Vec<String> = missing.iter().map(|&i| keys[i].clone()).collect();
+        for (i, r) in missing.iter().zip(storage.results(&want)?) {
+            results[*i] = r;
+        }
+        if results.iter().all(Option::is_some) {
+            continue;
+        }
+        if let Some((evaluator, owner)) = local {
+            let leases = storage.lease(owner, threads, DEFAULT_LEASE)?;
+            if !leases.is_empty() {
+                evaluate_leases(evaluator, storage, owner, &leases, DEFAULT_LEASE)?;
+                continue;
+            }
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// The coordinator's side: where a generation's evaluations go.
@@ -138,35 +190,14 @@ impl Remote {
                 tasks.push((k.clone(), serde_json::to_string(g).expect("serialisable")));
             }
         }
-        self.storage.enqueue(&tasks)?;
-        let threads = rayon::current_num_threads().max(1);
-        let mut results: Vec<Option<String>> = vec![None; keys.len()];
-        loop {
-            let missing: Vec<usize> = (0..keys.len()).filter(|&i| results[i].is_none()).collect();
-            if missing.is_empty() {
-                break;
-            }
-            let want: Vec<String> = missing.iter().map(|&i| keys[i].clone()).collect();
-            for (i, r) in missing.iter().zip(self.storage.results(&want)?) {
-                results[*i] = r;
-            }
-            if results.iter().all(Option::is_some) {
-                break;
-            }
-            if self.local {
-                let leases = self.storage.lease(&self.owner, threads, DEFAULT_LEASE)?;
-                if !leases.is_empty() {
-                    evaluate_leases(problem, &self.storage, &self.owner, &leases, DEFAULT_LEASE)?;
-                    continue;
-                }
-            }
-            std::thread::sleep(POLL);
-        }
-        results
-            .into_iter()
-            .zip(&keys)
-            .map(|(r, k)| {
-                serde_json::from_str(&r.expect("all finished")).map_err(|e| StorageError::Record {
+        let local = self
+            .local
+            .then_some((problem as &dyn TaskEvaluator, self.owner.as_str()));
+        let results = dispatch(&self.storage, &tasks, local)?;
+        keys.iter()
+            .map(|k| {
+                let i = tasks.iter().position(|(t, _)| t == k).expect("queued");
+                serde_json::from_str(&results[i]).map_err(|e| StorageError::Record {
                     url: self.storage.url().to_string(),
                     msg: format!("result {k}: {e}"),
                 })
@@ -204,16 +235,14 @@ fn problem_of(spec: &RunSpec) -> Result<CandidateProblem, EvaluateError> {
     build_problem(&loaded, spec.seed, WeightStore::on_disk(&spec.weights_dir))
 }
 
-/// A worker's loop: waits for a coordinator to register a run in `storage`, then
-/// leases up to `threads` tasks at a time and evaluates them, until the run is finished
-/// and no task is left, or `stop` is set.
+/// A worker's loop: waits for a coordinator to register a run in `storage`, rebuilds
+/// its problem, and [`serve`]s it.
 pub fn work(
     storage: &Storage,
     threads: usize,
     lease: Duration,
     stop: &AtomicBool,
 ) -> Result<WorkStats, EvaluateError> {
-    let owner = owner_name("worker");
     let spec = loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(WorkStats::default());
@@ -224,24 +253,35 @@ pub fn work(
         }
     };
     let problem = problem_of(&spec)?;
+    serve(storage, &problem, threads, lease, stop)
+}
+
+/// The worker's half of the protocol: leases up to `threads` tasks at a time and
+/// evaluates them with `evaluator` (`threads` at once), until the run is finished and
+/// no task is left, or `stop` is set.
+pub fn serve(
+    storage: &Storage,
+    evaluator: &dyn TaskEvaluator,
+    threads: usize,
+    lease: Duration,
+    stop: &AtomicBool,
+) -> Result<WorkStats, EvaluateError> {
+    let owner = owner_name("worker");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
         .map_err(|e| EvaluateError::Config(e.to_string()))?;
     let mut stats = WorkStats::default();
     while !stop.load(Ordering::SeqCst) {
-        let leases = storage
-            .lease(&owner, threads.max(1), lease)
-            .map_err(EvaluateError::Storage)?;
+        let leases = storage.lease(&owner, threads.max(1), lease)?;
         if leases.is_empty() {
-            match storage.run().map_err(EvaluateError::Storage)? {
+            match storage.run()? {
                 Some((_, true)) => break,
                 _ => std::thread::sleep(POLL),
             }
             continue;
         }
-        pool.install(|| evaluate_leases(&problem, storage, &owner, &leases, lease))
-            .map_err(EvaluateError::Storage)?;
+        pool.install(|| evaluate_leases(evaluator, storage, &owner, &leases, lease))?;
         stats.evaluated += leases.len();
     }
     Ok(stats)

@@ -6,7 +6,8 @@
 
 use super::{Backend, Counts, DbError, Lease, TaskRow};
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use postgres::types::ToSql;
+use postgres::{Client, Config, NoTls, Row, Statement};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -46,8 +47,45 @@ COMMIT;
 /// A PostgreSQL database, reconnected after an outage.
 pub(super) struct Postgres {
     config: Config,
-    client: Mutex<Option<Client>>,
+    conn: Mutex<Option<Conn>>,
     timeout: Duration,
+}
+
+/// A connection and the statements prepared on it (each statement is parsed and
+/// planned by the server once per connection, not once per call).
+struct Conn {
+    client: Client,
+    prepared: HashMap<String, Statement>,
+}
+
+impl Conn {
+    /// `sql`, prepared on this connection.
+    fn stmt(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.prepared.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let s = self.stmt(sql)?;
+        self.client.execute(&s, params)
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let s = self.stmt(sql)?;
+        self.client.query(&s, params)
+    }
 }
 
 /// Whether `e` may pass: the connection broke, the server is restarting or refuses
@@ -80,6 +118,7 @@ impl std::fmt::Debug for Postgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Postgres")
             .field("hosts", &self.config.get_hosts())
+            .field("port", &self.config.get_ports())
             .field("dbname", &self.config.get_dbname())
             .field("timeout", &self.timeout)
             .finish()
@@ -98,7 +137,10 @@ impl Postgres {
         client.batch_execute(SCHEMA)?;
         Ok(Postgres {
             config,
-            client: Mutex::new(Some(client)),
+            conn: Mutex::new(Some(Conn {
+                client,
+                prepared: HashMap::new(),
+            })),
             timeout,
         })
     }
@@ -108,20 +150,20 @@ impl Postgres {
     /// leaves nothing behind.
     fn with<T>(
         &self,
-        mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
+        mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
     ) -> Result<T, DbError> {
         let start = Instant::now();
-        let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let r = match slot.as_mut() {
-                Some(c) if !c.is_closed() => f(c),
-                _ => self
-                    .config
-                    .connect(NoTls)
-                    .map(|c| {
-                        *slot = Some(c);
-                    })
-                    .and_then(|()| f(slot.as_mut().expect("just connected"))),
+                Some(c) if !c.client.is_closed() => f(c),
+                _ => match self.config.connect(NoTls) {
+                    Ok(client) => f(slot.insert(Conn {
+                        client,
+                        prepared: HashMap::new(),
+                    })),
+                    Err(e) => Err(e),
+                },
             };
             match r {
                 Ok(v) => return Ok(v),
@@ -149,8 +191,8 @@ impl Backend for Postgres {
 
     fn run(&self) -> Result<Option<(String, bool)>, DbError> {
         self.with(|c| {
-            c.query_opt("SELECT spec, finished FROM run WHERE id = 1", &[])
-                .map(|r| r.map(|r| (r.get(0), r.get(1))))
+            c.query("SELECT spec, finished FROM run WHERE id = 1", &[])
+                .map(|r| r.first().map(|r| (r.get(0), r.get(1))))
         })
     }
 
@@ -210,21 +252,21 @@ impl Backend for Postgres {
     }
 
     fn complete(&self, key: &str, worker: &str, evaluation: &str) -> Result<bool, DbError> {
+        // one statement, so one transaction: the task is marked done only with the
+        // result this call recorded
         let sql = format!(
-            "INSERT INTO result (key, evaluation, worker, finished_at)
-             VALUES ($1, $2, $3, {NOW}) ON CONFLICT (key) DO NOTHING"
+            "WITH recorded AS (
+                 INSERT INTO result (key, evaluation, worker, finished_at)
+                 VALUES ($1, $2, $3, {NOW}) ON CONFLICT (key) DO NOTHING
+                 RETURNING key),
+             marked AS (
+                 UPDATE task SET state = 'done', owner = $3
+                 WHERE key IN (SELECT key FROM recorded))
+             SELECT count(*) FROM recorded"
         );
         self.with(|c| {
-            let mut tx = c.transaction()?;
-            let n = tx.execute(&sql, &[&key, &evaluation, &worker])?;
-            if n == 1 {
-                tx.execute(
-                    "UPDATE task SET state = 'done', owner = $2 WHERE key = $1",
-                    &[&key, &worker],
-                )?;
-            }
-            tx.commit()?;
-            Ok(n == 1)
+            c.query(&sql, &[&key, &evaluation, &worker])
+                .map(|r| r[0].get::<_, i64>(0) == 1)
         })
     }
 
@@ -260,17 +302,18 @@ impl Backend for Postgres {
 
     fn counts(&self) -> Result<Counts, DbError> {
         self.with(|c| {
-            c.query_one(
-                "SELECT (SELECT count(*) FROM task WHERE state = 'queued'),
+            c.client
+                .query_one(
+                    "SELECT (SELECT count(*) FROM task WHERE state = 'queued'),
                         (SELECT count(*) FROM task WHERE state = 'leased'),
                         (SELECT count(*) FROM task WHERE state = 'done'),
                         (SELECT count(*) FROM result)",
-                &[],
-            )
-            .map(|r| {
-                let n = |i: usize| r.get::<_, i64>(i) as u64;
-                (n(0), n(1), n(2), n(3))
-            })
+                    &[],
+                )
+                .map(|r| {
+                    let n = |i: usize| r.get::<_, i64>(i) as u64;
+                    (n(0), n(1), n(2), n(3))
+                })
         })
     }
 }
