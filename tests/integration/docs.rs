@@ -1284,3 +1284,88 @@ fn export_md_commands_run() {
         assert!(header.contains(line), "partition_1.h lacks `{line}`");
     }
 }
+
+/// The `distrinas` command lines of the `deploy/` examples: `distrinas …` lines of the
+/// Slurm scripts, and the `command: [...]` / `args: [...]` lists (JSON-style flow
+/// sequences) of the compose and Kubernetes files whose first word is a subcommand.
+fn deploy_commands() -> Vec<(String, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut files = Vec::new();
+    let mut dirs = vec![repo("deploy")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        for line in text.lines().map(str::trim) {
+            let args: Vec<String> = if let Some(rest) = line.strip_prefix("distrinas ") {
+                split_shell(rest)
+            } else if let Some(list) = ["command: ", "args: "]
+                .iter()
+                .find_map(|k| line.strip_prefix(k).filter(|l| l.starts_with('[')))
+            {
+                serde_json::from_str(list).unwrap_or_default()
+            } else {
+                continue;
+            };
+            if matches!(args.first().map(String::as_str), Some("search" | "worker")) {
+                found.push((name.clone(), args));
+            }
+        }
+    }
+    found
+}
+
+/// The deploy examples' commands parse with the real CLI and get as far as opening
+/// their storage (given an unknown URL here, and a scratch `--out`).
+#[test]
+fn deploy_commands_use_real_flags() {
+    let cmds = deploy_commands();
+    let files: std::collections::BTreeSet<&str> = cmds.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        ["coordinator.sbatch", "distrinas.yaml", "docker-compose.yml", "workers.sbatch"]
+    );
+    assert_eq!(cmds.len(), 6, "{cmds:?}");
+    let dir = scratch();
+    for (file, args) in &cmds {
+        let mut a: Vec<String> = Vec::new();
+        let mut it = args.iter();
+        while let Some(w) = it.next() {
+            match w.as_str() {
+                "--storage" => {
+                    it.next();
+                    a.extend(["--storage".into(), "mysql://deploy-test/db".into()]);
+                }
+                "--out" => {
+                    it.next();
+                    a.extend(["--out".into(), dir.path().join(file).display().to_string()]);
+                }
+                // ${NAME:-default}: the default, if any
+                w if w.starts_with("${") => {
+                    let d = w.trim_end_matches('}').split(":-").nth(1).unwrap_or("");
+                    if !d.is_empty() {
+                        a.push(d.into());
+                    }
+                }
+                w => a.push(w.into()),
+            }
+        }
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let o = run(&refs);
+        let err = stderr(&o);
+        assert!(
+            o.status.code() != Some(2) && err.contains("storage `mysql://deploy-test/db`"),
+            "{file}: {args:?}: {err}"
+        );
+    }
+}
