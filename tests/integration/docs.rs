@@ -1333,7 +1333,12 @@ fn deploy_commands_use_real_flags() {
     let files: std::collections::BTreeSet<&str> = cmds.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(
         files.into_iter().collect::<Vec<_>>(),
-        ["coordinator.sbatch", "distrinas.yaml", "docker-compose.yml", "workers.sbatch"]
+        [
+            "coordinator.sbatch",
+            "distrinas.yaml",
+            "docker-compose.yml",
+            "workers.sbatch"
+        ]
     );
     assert_eq!(cmds.len(), 6, "{cmds:?}");
     let dir = scratch();
