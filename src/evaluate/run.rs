@@ -341,14 +341,16 @@ pub fn run_search(
             url,
             opts.storage_timeout,
         )?);
-        storage.register(&super::storage::RunSpec {
+        let spec = super::storage::RunSpec {
             scenario_file: (!loaded.embedded)
                 .then(|| super::storage::absolute(std::path::Path::new(&loaded.file))),
             fingerprint: super::storage::fingerprint(&loaded.source),
             seed: opts.seed,
             max_cuts: loaded.scenario.space.max_cuts,
             weights_dir: super::storage::absolute(&out.join(".weights")),
-        })?;
+        };
+        claim_storage(&storage, &spec, opts)?;
+        storage.register(&spec)?;
         problem.remote = Some(super::workers::Remote::new(
             storage,
             !opts.external_workers,
@@ -522,6 +524,58 @@ pub fn run_search(
             problem.ctx.sink,
         ),
     })
+}
+
+/// Checks that `storage` may hold the run `spec`, as the run folder is checked: an
+/// empty storage takes any run; one that holds a run is continued with `--resume` (the
+/// same run only: its results are this run's evaluations, their weights in its
+/// folder) or emptied with `--force`, and refused otherwise.
+fn claim_storage(
+    storage: &super::storage::Storage,
+    spec: &super::storage::RunSpec,
+    opts: &SearchOptions,
+) -> Result<(), EvaluateError> {
+    let Some((held, _)) = storage.run()? else {
+        return Ok(());
+    };
+    let what = |s: &super::storage::RunSpec| {
+        format!(
+            "{} seed {} into {}",
+            s.scenario_file
+                .as_ref()
+                .map_or("the embedded quickstart".into(), |p| p
+                    .display()
+                    .to_string()),
+            s.seed,
+            s.weights_dir.parent().unwrap_or(&s.weights_dir).display()
+        )
+    };
+    if opts.force && !opts.resume {
+        storage.reset()?;
+        Ok(())
+    } else if opts.resume && &held == spec {
+        Ok(())
+    } else if opts.resume {
+        Err(EvaluateError::Config(format!(
+            "--storage {}: it holds another run ({}{}), not this one ({}): resume that \
+             run, or give this one a new database or file",
+            storage.url(),
+            what(&held),
+            if held.fingerprint != spec.fingerprint {
+                ", another scenario text or distrinas version"
+            } else {
+                ""
+            },
+            what(spec)
+        )))
+    } else {
+        Err(EvaluateError::Config(format!(
+            "--storage {}: it holds a run already ({}): add --resume to continue it, \
+             --force to empty the storage and start again, or give a new database or file",
+            storage.url(),
+            what(&held)
+        )))
+    }
 }
 
 /// Before a resume: every candidate the checkpoint holds as trained (stage `full`)

@@ -453,3 +453,56 @@ fn bad_storage_urls_are_refused() {
         "{e}"
     );
 }
+
+/// A storage holds one run, as a run folder does: another run into it is refused
+/// (its results would be taken for the new run's), `--resume` continues only the run it
+/// holds, and `--force` empties it.
+#[test]
+fn a_storage_holds_one_run() {
+    let db = Db::sqlite();
+    let search = |out: &str, extra: &[&str]| {
+        let out = db.out().join(out);
+        let mut a = vec![
+            "search",
+            "scenarios/quickstart.ron",
+            "--out",
+            out.to_str().unwrap(),
+            "--storage",
+            &db.url,
+            "--population",
+            "4",
+            "--generations",
+            "1",
+            "--final-epochs",
+            "0",
+        ];
+        a.extend(extra);
+        let a: Vec<String> = a.into_iter().map(String::from).collect();
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let o = search("a", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = search("b", &[]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("it holds a run already"),
+        "{}",
+        stderr(&o)
+    );
+    let o = search("b", &["--seed", "2", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // run a's folder resumes, but the storage now holds run b
+    let o = search("a", &["--resume"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("it holds another run"),
+        "{}",
+        stderr(&o)
+    );
+    let s = Storage::open(&db.url).unwrap();
+    let (spec, finished) = s.run().unwrap().unwrap();
+    assert_eq!((spec.seed, finished), (2, true));
+    assert!(spec.weights_dir.ends_with("run/b/.weights"));
+    assert!(s.tasks().unwrap().len() <= 4, "only run b's evaluations");
+}

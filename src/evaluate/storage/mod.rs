@@ -143,6 +143,8 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn tasks(&self) -> Result<Vec<TaskRow>, DbError>;
     /// Task counts by state and the number of results.
     fn counts(&self) -> Result<Counts, DbError>;
+    /// Deletes the run, its tasks and its results.
+    fn reset(&self) -> Result<(), DbError>;
 }
 
 /// How long an operation waits out a busy or unreachable database (default).
@@ -295,6 +297,11 @@ impl Storage {
     /// Counts of tasks by state and of results: `(queued, leased, done, results)`.
     pub fn counts(&self) -> Result<Counts, StorageError> {
         self.db(self.backend.counts())
+    }
+
+    /// Empties the storage: no run, no task, no result (`search --force`).
+    pub fn reset(&self) -> Result<(), StorageError> {
+        self.db(self.backend.reset())
     }
 }
 

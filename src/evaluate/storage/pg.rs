@@ -300,6 +300,10 @@ impl Backend for Postgres {
         })
     }
 
+    fn reset(&self) -> Result<(), DbError> {
+        self.with(|c| c.client.batch_execute("TRUNCATE result, task, run"))
+    }
+
     fn counts(&self) -> Result<Counts, DbError> {
         self.with(|c| {
             c.client

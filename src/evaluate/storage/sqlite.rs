@@ -238,6 +238,10 @@ impl Backend for Sqlite {
         })
     }
 
+    fn reset(&self) -> Result<(), DbError> {
+        self.write(|tx| tx.execute_batch("DELETE FROM result; DELETE FROM task; DELETE FROM run;"))
+    }
+
     fn counts(&self) -> Result<Counts, DbError> {
         self.with(|c| {
             c.query_row(
