@@ -42,6 +42,11 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    eprintln!(
+        "worker: {} threads on {} (waiting for its coordinator if it has not started)",
+        threads,
+        storage.url()
+    );
     // A worker stopped at any moment loses nothing: its leases run out and another
     // worker (or the coordinator) evaluates those tasks again.
     let stop = Arc::new(AtomicBool::new(false));

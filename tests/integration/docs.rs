@@ -1374,3 +1374,54 @@ fn deploy_commands_use_real_flags() {
         );
     }
 }
+
+/// scale-out.md's first example: the coordinator (`--workers external`, given small
+/// settings here) and a worker started beside it finish the run together.
+#[test]
+fn scale_out_md_example_runs() {
+    let md = std::fs::read_to_string(repo("docs/scale-out.md")).unwrap();
+    let cmds = doc_commands(&md);
+    let (search, worker) = (&cmds[0].args, &cmds[1].args);
+    assert_eq!(
+        (search[0].as_str(), worker[0].as_str()),
+        ("search", "worker")
+    );
+    assert!(search.iter().any(|a| a == "external"), "{search:?}");
+    let dir = scratch();
+    let mut a = search.clone();
+    a.extend(
+        [
+            "--population",
+            "8",
+            "--generations",
+            "2",
+            "--final-epochs",
+            "0",
+        ]
+        .map(String::from),
+    );
+    let coordinator = std::process::Command::new(env!("CARGO_BIN_EXE_distrinas"))
+        .args(&a)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let refs: Vec<&str> = worker.iter().map(String::as_str).collect();
+    let w = super::cli_support::run_in(dir.path(), &refs);
+    let c = coordinator.wait_with_output().unwrap();
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    assert!(w.status.success(), "{}", stderr(&w));
+    assert!(stderr(&w).contains("worker: ") && dir.path().join("runs/so/front.json").is_file());
+    // the worker did every evaluation: 8 + 8 candidates at most
+    let n: usize = stderr(&w)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("worker: ")?
+                .strip_suffix(" evaluations")?
+                .parse()
+                .ok()
+        })
+        .unwrap();
+    assert!((1..=16).contains(&n), "{n}");
+}
