@@ -367,6 +367,7 @@ fn postgres_going_away_stops_the_run_resumably() {
     assert!(!o.status.success(), "the run went on without its storage");
     assert!(
         err.contains("run the same command with --resume")
+            && err.contains("still failing after 1 s of retries")
             && err.contains("distrinas:***@")
             && !err.contains("panicked"),
         "{err}"

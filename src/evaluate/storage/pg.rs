@@ -131,7 +131,7 @@ impl Postgres {
     pub(super) fn open(url: &str, timeout: Duration) -> Result<Postgres, DbError> {
         let mut config: Config = url.parse()?;
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
+            config.connect_timeout(timeout.clamp(Duration::from_secs(1), Duration::from_secs(10)));
         }
         let mut client = config.connect(NoTls)?;
         client.batch_execute(SCHEMA)?;
@@ -167,7 +167,14 @@ impl Postgres {
             };
             match r {
                 Ok(v) => return Ok(v),
-                Err(e) if transient(&e) && start.elapsed() < self.timeout => {
+                Err(e) if transient(&e) => {
+                    if start.elapsed() >= self.timeout {
+                        return Err(format!(
+                            "{e} (still failing after {:.0} s of retries: --storage-timeout)",
+                            self.timeout.as_secs_f64()
+                        )
+                        .into());
+                    }
                     *slot = None;
                     std::thread::sleep(Duration::from_millis(200));
                 }

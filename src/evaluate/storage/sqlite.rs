@@ -90,6 +90,13 @@ impl Sqlite {
                 Err(e) if is_busy(&e) && start.elapsed() < self.timeout => {
                     std::thread::sleep(Duration::from_millis(10))
                 }
+                Err(e) if is_busy(&e) => {
+                    return Err(format!(
+                        "{e} (still busy after {:.0} s: --storage-timeout)",
+                        self.timeout.as_secs_f64()
+                    )
+                    .into())
+                }
                 r => return r.map_err(Into::into),
             }
         }
