@@ -184,11 +184,14 @@ impl Remote {
         genomes: &[&Genome],
     ) -> Result<Vec<Evaluation<Info>>, StorageError> {
         let keys: Vec<String> = genomes.iter().map(|g| task_key(g)).collect();
+        // each distinct key once, in first-seen order
+        let mut slot: std::collections::HashMap<&str, usize> = Default::default();
         let mut tasks: Vec<(String, String)> = Vec::new();
         for (k, g) in keys.iter().zip(genomes) {
-            if !tasks.iter().any(|(t, _)| t == k) {
+            slot.entry(k.as_str()).or_insert_with(|| {
                 tasks.push((k.clone(), serde_json::to_string(g).expect("serialisable")));
-            }
+                tasks.len() - 1
+            });
         }
         let local = self
             .local
@@ -196,8 +199,7 @@ impl Remote {
         let results = dispatch(&self.storage, &tasks, local)?;
         keys.iter()
             .map(|k| {
-                let i = tasks.iter().position(|(t, _)| t == k).expect("queued");
-                serde_json::from_str(&results[i]).map_err(|e| StorageError::Record {
+                serde_json::from_str(&results[slot[k.as_str()]]).map_err(|e| StorageError::Record {
                     url: self.storage.url().to_string(),
                     msg: format!("result {k}: {e}"),
                 })
