@@ -274,10 +274,24 @@ pub fn serve(
         .build()
         .map_err(|e| EvaluateError::Config(e.to_string()))?;
     let mut stats = WorkStats::default();
+    // the run this worker serves: if the storage is given another one (`search
+    // --force`), tasks leased from now on are not its problem's
+    let serving = storage.run()?.map(|(spec, _)| spec);
     while !stop.load(Ordering::SeqCst) {
         let leases = storage.lease(&owner, threads.max(1), lease)?;
+        let run = storage.run()?;
+        if run.as_ref().map(|(spec, _)| spec) != serving.as_ref() {
+            // give the leases up: a worker of the new run evaluates them
+            let keys: Vec<String> = leases.into_iter().map(|l| l.key).collect();
+            let _ = storage.heartbeat(&owner, &keys, Duration::ZERO);
+            return Err(EvaluateError::Config(format!(
+                "{}: another run started in this storage (search --force) after this \
+                 worker started; start the worker again to serve it",
+                storage.url()
+            )));
+        }
         if leases.is_empty() {
-            match storage.run()? {
+            match run {
                 Some((_, true)) => break,
                 _ => std::thread::sleep(POLL),
             }

@@ -507,3 +507,45 @@ fn a_storage_holds_one_run() {
     assert!(spec.weights_dir.ends_with("run/b/.weights"));
     assert!(s.tasks().unwrap().len() <= 4, "only run b's evaluations");
 }
+
+/// A worker stops serving when another run replaces its run in the storage (`search
+/// --force` while it runs): the new run's tasks are not its problem's.
+#[test]
+fn a_worker_stops_when_its_run_is_replaced() {
+    use distrinas::evaluate::workers::{serve, TaskEvaluator};
+    struct Echo;
+    impl TaskEvaluator for Echo {
+        fn evaluate_task(&self, _key: &str, genome: &str) -> Result<String, String> {
+            Ok(genome.to_string())
+        }
+    }
+    let db = Db::sqlite();
+    let s = Storage::open(&db.url).unwrap();
+    let spec = |seed| RunSpec {
+        scenario_file: None,
+        fingerprint: "f".into(),
+        seed,
+        max_cuts: 1,
+        weights_dir: PathBuf::from("/w"),
+    };
+    s.register(&spec(1)).unwrap();
+    s.enqueue(&[("a".into(), "ga".into())]).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let r = std::thread::scope(|sc| {
+        let h = sc.spawn(|| serve(&s, &Echo, 1, Duration::from_secs(30), &stop));
+        wait_for("task a done", || {
+            s.results(&["a".into()]).unwrap()[0].is_some()
+        });
+        s.reset().unwrap();
+        s.register(&spec(2)).unwrap();
+        s.enqueue(&[("b".into(), "gb".into())]).unwrap();
+        h.join().unwrap()
+    });
+    let e = r.unwrap_err().to_string();
+    assert!(e.contains("another run started in this storage"), "{e}");
+    assert_eq!(
+        s.results(&["b".into()]).unwrap(),
+        vec![None],
+        "b left to the new run's workers"
+    );
+}
